@@ -1,0 +1,68 @@
+"""create_app(settings): routers, error handlers, middleware, lifespan — nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from keyturn import __version__
+from keyturn.config import Settings, load_settings
+from keyturn.db import Databases
+from keyturn.logs import configure_logging
+from keyturn.middleware import RequestContextMiddleware
+from keyturn.problems import install_error_handlers
+from keyturn.ratelimit import RateLimiter
+from keyturn.routes import API_PREFIX, api_routers, root_routers
+
+DESCRIPTION = """
+Sign-in (phone + SMS code, email + password), per-device sessions, and the customer data
+that must survive them: cart, wishlist, orders, files and usage quotas.
+
+Send `Authorization: Bearer <access_token>` and, optionally, `X-Market: kg|us`.
+Errors are `application/problem+json` with `type`, `title`, `status`, `detail` and `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.databases.dispose()
+
+    app = FastAPI(
+        title="keyturn",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.databases = Databases(settings)
+    app.state.limiter = RateLimiter(settings.redis_url)
+
+    install_error_handlers(app)
+    for router in root_routers():
+        app.include_router(router)
+    for router in api_routers():
+        app.include_router(router, prefix=API_PREFIX)
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "X-Market",
+            "Idempotency-Key",
+            "X-Request-ID",
+        ],
+    )
+    app.add_middleware(RequestContextMiddleware)
+    return app

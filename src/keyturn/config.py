@@ -1,0 +1,223 @@
+"""Settings, read once at start-up from `KEYTURN_*` environment variables and `.env`.
+
+Anything missing or invalid fails loudly with the name of the setting (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Settings are missing or invalid; the message names them."""
+
+
+class MarketConfig(BaseModel):
+    code: str = Field(pattern=r"^[a-z]{2,8}$")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    language: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    # Country codes (ISO 3166 alpha-2) that may receive SMS; empty means any country.
+    sms_countries: list[str] = []
+    database_url: str | None = None
+
+
+DEFAULT_MARKETS = [
+    MarketConfig(code="kg", currency="KGS", language="ru", country="KG"),
+    MarketConfig(code="us", currency="USD", language="en", country="US"),
+]
+
+
+class TokenSettings(BaseModel):
+    issuer: str = "keyturn"
+    audience: str = "keyturn"
+    algorithm: Literal["EdDSA", "HS256"] = "EdDSA"
+    hs256_secret: str | None = None
+    keys_file: Path | None = None  # Ed25519 keyring (JSON); generated in the data dir when unset
+    access_ttl: timedelta = timedelta(minutes=15)
+    refresh_idle_ttl: timedelta = timedelta(days=14)
+    session_absolute_ttl: timedelta = timedelta(days=30)
+
+
+class OtpSettings(BaseModel):
+    ttl: timedelta = timedelta(minutes=5)
+    max_attempts: int = 5
+    resend_cooldown: timedelta = timedelta(seconds=60)
+    # Failed attempts count across resends until this long after the first failure.
+    failure_window: timedelta = timedelta(hours=1)
+    # `limits` rate strings; several separated by ';'.
+    per_phone: str = "10/hour;30/day"
+    per_ip: str = "200/hour;1000/day"
+    per_country: str = "1000/hour"
+    global_daily: str = "10000/day"
+    verify_per_ip: str = "60/minute"
+
+
+class SmsSettings(BaseModel):
+    provider: Literal["console", "twilio-verify", "twilio-messaging"] = "console"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_verify_service_sid: str | None = None
+    twilio_from: str | None = None
+    # Only for tests and private gateways: send Twilio API calls to this base URL instead.
+    twilio_base_url: str | None = None
+
+
+class EmailSettings(BaseModel):
+    provider: Literal["console", "smtp"] = "console"
+    sender: str = "keyturn <no-reply@keyturn.local>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    reset_ttl: timedelta = timedelta(minutes=30)
+    reset_url: str = "http://127.0.0.1:8000/app#reset?token={token}"
+
+
+class FileSettings(BaseModel):
+    backend: Literal["local", "s3"] = "local"
+    max_size: int = 10 * 1024 * 1024
+    allowed_types: list[str] = [
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "text/plain",
+        "image/png",
+        "image/jpeg",
+    ]
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEYTURN_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("var")
+    # May hold `{market}`; default: one SQLite file per market in the data dir.
+    database_url: str | None = None
+    redis_url: str | None = None
+    default_market: str = "kg"
+    markets: list[MarketConfig] = DEFAULT_MARKETS
+    secret_key: str | None = None  # HMAC key for OTP hashes; generated in the data dir in dev
+    cors_origins: list[str] = []
+    trusted_proxies: list[str] = []
+    cookie_secure: bool = True
+    log_level: str = "INFO"
+    load_demo_catalog: bool = True
+    # Production refuses unsafe defaults unless each is allowed explicitly.
+    allow_console_sms: bool = False
+    allow_generated_keys: bool = False
+    allow_sqlite: bool = False
+    allow_insecure_cookies: bool = False
+
+    tokens: TokenSettings = TokenSettings()
+    otp: OtpSettings = OtpSettings()
+    sms: SmsSettings = SmsSettings()
+    email: EmailSettings = EmailSettings()
+    files: FileSettings = FileSettings()
+
+    @field_validator("markets")
+    @classmethod
+    def _markets_unique(cls, markets: list[MarketConfig]) -> list[MarketConfig]:
+        codes = [m.code for m in markets]
+        if not codes or len(set(codes)) != len(codes):
+            raise ValueError("market codes must be present and unique")
+        return markets
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, origins: list[str]) -> list[str]:
+        if "*" in origins:
+            raise ValueError("list origins explicitly; '*' is refused (credentials are allowed)")
+        return origins
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.default_market not in self.market_codes:
+            raise ValueError(f"default_market {self.default_market!r} is not in markets")
+        if self.tokens.algorithm == "HS256":
+            secret = self.tokens.hs256_secret or ""
+            if len(secret.encode()) < 32:
+                raise ValueError("tokens.hs256_secret must be at least 32 bytes for HS256")
+        if self.env == "production":
+            self._check_production()
+        return self
+
+    def _check_production(self) -> None:
+        refusals = {
+            "console SMS (set KEYTURN_ALLOW_CONSOLE_SMS=true to allow)": (
+                self.sms.provider == "console" and not self.allow_console_sms
+            ),
+            "generated signing keys (set KEYTURN_TOKENS__KEYS_FILE or "
+            "KEYTURN_ALLOW_GENERATED_KEYS=true)": (
+                self.tokens.algorithm == "EdDSA"
+                and self.tokens.keys_file is None
+                and not self.allow_generated_keys
+            ),
+            "SQLite (set KEYTURN_DATABASE_URL or KEYTURN_ALLOW_SQLITE=true)": (
+                any(url.startswith("sqlite") for url in self.database_urls().values())
+                and not self.allow_sqlite
+            ),
+            "insecure cookies (KEYTURN_COOKIE_SECURE=false needs "
+            "KEYTURN_ALLOW_INSECURE_COOKIES=true)": (
+                not self.cookie_secure and not self.allow_insecure_cookies
+            ),
+            "KEYTURN_SECRET_KEY missing": self.secret_key is None,
+        }
+        refused = [name for name, bad in refusals.items() if bad]
+        if refused:
+            raise ValueError("production refuses: " + "; ".join(refused))
+
+    @property
+    def market_codes(self) -> list[str]:
+        return [m.code for m in self.markets]
+
+    def market(self, code: str) -> MarketConfig:
+        return next(m for m in self.markets if m.code == code)
+
+    def database_urls(self) -> dict[str, str]:
+        """The database URL of each market: per-market override, template, or SQLite file."""
+        urls = {}
+        for m in self.markets:
+            override = m.database_url or os.environ.get(
+                f"KEYTURN_MARKET_{m.code.upper()}_DATABASE_URL"
+            )
+            if override:
+                urls[m.code] = override
+            elif self.database_url:
+                urls[m.code] = self.database_url.replace("{market}", m.code)
+            else:
+                path = (self.data_dir / f"keyturn_{m.code}.sqlite3").resolve()
+                urls[m.code] = f"sqlite+aiosqlite:///{path}"
+        return urls
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in ("development", "test")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into one ConfigError naming each setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "KEYTURN_" + "__".join(str(p) for p in err["loc"]).upper() if err["loc"] else ""
+            problems.append(f"{name}: {err['msg']}" if name else err["msg"])
+        raise ConfigError("invalid keyturn settings: " + "; ".join(problems)) from None

@@ -1,0 +1,150 @@
+"""Per-market databases: one async engine per market, the declarative Base, and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from keyturn.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime stored; use keyturn.db.utcnow()")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 10})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # SQLite: take the write lock at BEGIN so two writers queue instead of deadlocking.
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        _disable_pysqlite_transactions(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5
+    )
+
+
+def _disable_pysqlite_transactions(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_conn: Any, _: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Databases:
+    """The engines and session factories of every market, created once per app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.urls = settings.database_urls()
+        self.engines = {code: make_engine(url) for code, url in self.urls.items()}
+        self.sessionmakers = {
+            code: async_sessionmaker(engine, expire_on_commit=False)
+            for code, engine in self.engines.items()
+        }
+
+    def session(self, market: str) -> AsyncSession:
+        return self.sessionmakers[market]()
+
+    def is_postgres(self, market: str) -> bool:
+        return self.urls[market].startswith("postgresql")
+
+    async def ping(self, market: str) -> bool:
+        try:
+            async with asyncio.timeout(3), self.engines[market].connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def dispose(self) -> None:
+        for engine in self.engines.values():
+            await engine.dispose()
+
+
+@asynccontextmanager
+async def transaction(databases: Databases, market: str) -> AsyncIterator[AsyncSession]:
+    """A session for work outside a request (CLI, start-up); commits on success."""
+    async with databases.session(market) as db, db.begin():
+        yield db
+
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def migrate(settings: Settings, markets: list[str] | None = None) -> list[str]:
+    """Apply the one Alembic history to each market database (all by default)."""
+    from alembic import command
+    from alembic.config import Config
+
+    urls = settings.database_urls()
+    done = []
+    for code in markets or settings.market_codes:
+        url = urls[code]
+        if url.startswith("sqlite"):
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["database_url"] = url
+        command.upgrade(cfg, "heads")
+        done.append(code)
+    return done

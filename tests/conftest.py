@@ -1,0 +1,137 @@
+"""Test harness: real PostgreSQL (a throwaway cluster per run) and SQLite, the app in-process
+over httpx, Redis when a test asks for it, and the real server for end-to-end tests.
+
+DB-touching tests take the `backend` fixture (directly or through `client`) and so run twice:
+once on SQLite, once on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from keyturn.app import create_app
+from keyturn.config import Settings
+from keyturn.db import Base, migrate
+from keyturn.models import load_all_models
+from tests.harness.postgres import PostgresCluster
+from tests.harness.redis import RedisServer
+
+MARKETS = ("kg", "us")
+load_all_models()
+
+
+def base_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "development",
+        "data_dir": data_dir,
+        "load_demo_catalog": False,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_urls(pg: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One migrated database per market, shared by the run and emptied before each test."""
+    urls = {code: pg.create_database(f"keyturn_{code}") for code in MARKETS}
+    settings = base_settings(
+        tmp_path_factory.mktemp("pg-migrate"), database_url=pg.url("keyturn_{market}")
+    )
+    migrate(settings)
+    return urls
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated SQLite files, copied into each test's data dir (faster than migrating)."""
+    template = tmp_path_factory.mktemp("sqlite-template")
+    migrate(base_settings(template))
+    return template
+
+
+async def _truncate(url: str) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_settings(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[..., Settings]:
+    """Settings on this test's backend with a fresh, empty, migrated database per market."""
+    data_dir = tmp_path / "data"
+    if backend == "postgres":
+        pg_urls: dict[str, str] = request.getfixturevalue("pg_urls")
+        for url in pg_urls.values():
+            asyncio.run(_truncate(url))
+        db_overrides: dict[str, Any] = {
+            "database_url": pg_urls["kg"].replace("keyturn_kg", "keyturn_{market}")
+        }
+    else:
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copytree(template, data_dir)
+        db_overrides = {}
+
+    def make(**overrides: Any) -> Settings:
+        return base_settings(data_dir, **{**db_overrides, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    await application.state.databases.dispose()
+
+
+def http_client(application: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver", **kwargs)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    if not RedisServer.available():
+        pytest.fail("redis-server is not installed; scripts/test installs it")
+    server = RedisServer().start()
+    yield server
+    server.stop()

@@ -1,0 +1,66 @@
+"""Every error is application/problem+json with a stable code; nothing leaks on a 500."""
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from tests.conftest import http_client
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["code"] == code
+    assert {"type", "title", "detail"} <= body.keys()
+    return body
+
+
+async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.delete("/health"), 405, "method_not_allowed")
+
+
+async def test_validation_error_lists_the_fields(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get("/api/v1/dev/outbox"), 422, "request.invalid")
+    assert [e["field"] for e in body["errors"]] == ["query.to"]
+
+
+@pytest.fixture
+def failing_app(app: FastAPI) -> FastAPI:
+    router = APIRouter()
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret connection string postgres://u:hunter2@db")
+
+    app.include_router(router)
+    return app
+
+
+async def test_unexpected_exception_is_a_generic_500_with_request_id(
+    failing_app: FastAPI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    async with http_client(failing_app) as client:
+        response = await client.get("/boom", headers={"X-Request-ID": "req-123"})
+    body = assert_problem(response, 500, "internal")
+    assert body["request_id"] == "req-123"
+    assert response.headers["x-request-id"] == "req-123"
+    assert "hunter2" not in response.text and "Traceback" not in response.text
+    logged = capfd.readouterr().err
+    assert "hunter2" in logged and "RuntimeError" in logged  # the traceback stays in the log
+
+
+async def test_api_responses_carry_security_headers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert len(response.headers["x-request-id"]) >= 16
+
+
+async def test_malicious_request_id_is_replaced(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": 'a"b<script>' + "x" * 80})
+    assert response.headers["x-request-id"].isalnum()
