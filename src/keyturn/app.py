@@ -9,13 +9,16 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from keyturn import __version__
+from keyturn.auth.otp import Otp
 from keyturn.config import Settings, load_settings
 from keyturn.db import Databases
 from keyturn.logs import configure_logging
 from keyturn.middleware import RequestContextMiddleware
+from keyturn.notify.sms import make_sms_provider
 from keyturn.problems import install_error_handlers
 from keyturn.ratelimit import RateLimiter
 from keyturn.routes import API_PREFIX, api_routers, root_routers
+from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 
 DESCRIPTION = """
 Sign-in (phone + SMS code, email + password), per-device sessions, and the customer data
@@ -44,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.databases = Databases(settings)
     app.state.limiter = RateLimiter(settings.redis_url)
+    ensure_dev_keyring(settings)
+    app.state.keyring = Keyring(settings)
+    app.state.otp = Otp(settings, ensure_secret_key(settings), make_sms_provider(settings))
 
     install_error_handlers(app)
     for router in root_routers():

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from keyturn.config import Settings
 from keyturn.db import migrate
+from keyturn.sessions.keys import ensure_dev_keyring, ensure_secret_key
 
 
 def prepare(settings: Settings) -> None:
+    """Runs once in the parent process, before workers start, so they share one keyring."""
+    ensure_dev_keyring(settings)
+    ensure_secret_key(settings)
     urls = settings.database_urls()
     embedded = [code for code, url in urls.items() if url.startswith("sqlite")]
     if embedded:

@@ -1,4 +1,4 @@
-"""Request-context dependencies: settings, market, database session, paging."""
+"""Request-context dependencies: settings, market, database session, caller, paging."""
 
 from __future__ import annotations
 
@@ -6,11 +6,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.config import Settings
 from keyturn.db import Databases
-from keyturn.errors import UnknownMarket
+from keyturn.errors import Forbidden, Unauthorized, UnknownMarket
+from keyturn.ratelimit import RateLimiter
+from keyturn.sessions import service as sessions
+from keyturn.sessions.keys import Keyring
+from keyturn.sessions.tokens import AccessClaims, verify_access_token
 
 
 def get_settings(request: Request) -> Settings:
@@ -23,18 +28,57 @@ def get_databases(request: Request) -> Databases:
     return databases
 
 
+def get_keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabasesDep = Annotated[Databases, Depends(get_databases)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+Limiter = Annotated[RateLimiter, Depends(get_limiter)]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from a sign-in or refresh")
+
+
+async def _verified_token(
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AccessClaims | Unauthorized | None:
+    """The bearer token, verified once per request: its claims, the reason it is refused,
+    or None when there is none. Public routes ignore a bad token; `Caller` raises it."""
+    if credentials is None:
+        return None
+    try:
+        return verify_access_token(settings, keyring, credentials.credentials)
+    except Unauthorized as refused:
+        return refused
+
+
+VerifiedToken = Annotated[AccessClaims | Unauthorized | None, Depends(_verified_token)]
+
+
+async def _optional_claims(token: VerifiedToken) -> AccessClaims | None:
+    return token if isinstance(token, AccessClaims) else None
+
+
+OptionalClaims = Annotated[AccessClaims | None, Depends(_optional_claims)]
 
 
 async def get_market(
-    request: Request,
     settings: SettingsDep,
+    claims: OptionalClaims,
     x_market: Annotated[
         str | None,
         Header(
-            description="Market code (e.g. `kg`, `us`); default: the token's, else the "
-            "deployment's default market."
+            description="Market code (e.g. `kg`, `us`); default: the token's market, else "
+            "the deployment's default market."
         ),
     ] = None,
 ) -> str:
@@ -44,8 +88,7 @@ async def get_market(
         if code not in settings.market_codes:
             raise UnknownMarket(f"Unknown market {x_market[:16]!r}.", markets=settings.market_codes)
         return code
-    token_market = getattr(request.state, "token_market", None)
-    return token_market or settings.default_market
+    return claims.market if claims else settings.default_market
 
 
 Market = Annotated[str, Depends(get_market)]
@@ -58,3 +101,43 @@ async def get_db(databases: DatabasesDep, market: Market) -> AsyncIterator[Async
 
 
 Db = Annotated[AsyncSession, Depends(get_db)]
+
+
+async def get_caller(db: Db, market: Market, token: VerifiedToken) -> sessions.Principal:
+    """A signed-in caller whose session is live right now, in the request's market."""
+    if isinstance(token, Unauthorized):
+        raise token
+    if token is None:
+        raise Unauthorized("Sign in first: send `Authorization: Bearer <access_token>`.")
+    claims = token
+    if claims.market != market:
+        raise Forbidden("This token belongs to another market.")
+    return await sessions.authenticate(db, claims)
+
+
+Caller = Annotated[sessions.Principal, Depends(get_caller)]
+
+
+async def get_admin(caller: Caller) -> sessions.Principal:
+    if caller.role != "admin":
+        raise Forbidden("Administrators only.")
+    return caller
+
+
+Admin = Annotated[sessions.Principal, Depends(get_admin)]
+
+
+def client_ip(request: Request, settings: SettingsDep) -> str | None:
+    """The client's address; `X-Forwarded-For` is believed only from trusted proxies."""
+    peer = request.client.host if request.client else None
+    if peer and peer in settings.trusted_proxies:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        # Walk from the nearest hop; the first one that is not our proxy is the client.
+        for hop in reversed(hops):
+            if hop not in settings.trusted_proxies:
+                return hop[:45]
+    return peer
+
+
+ClientIp = Annotated[str | None, Depends(client_ip)]

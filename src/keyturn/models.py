@@ -3,7 +3,11 @@
 import importlib
 
 DOMAIN_MODELS = [
+    "keyturn.audit.models",
+    "keyturn.auth.models",
     "keyturn.notify.models",
+    "keyturn.sessions.models",
+    "keyturn.users.models",
 ]
 
 

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from keyturn.errors import TooManyRequests, Unavailable
+
+
+@dataclass(frozen=True)
+class Limit:
+    """`rules` (e.g. "5/hour;10/day") applied to one `key`; `name` is shown to the client."""
+
+    name: str
+    rules: str
+    key: tuple[str, ...]
 
 
 class RateLimiter:
@@ -39,18 +49,20 @@ class RateLimiter:
             self._rules[rules] = parse_many(rules)
         return self._rules[rules]
 
-    async def hit(self, rules: str, *key: str, detail: str, cost: int = 1) -> None:
-        """Count one event against every rule in `rules`, or raise 429 if any is exhausted.
+    async def hit(self, *limits: Limit, detail: str) -> None:
+        """Count one event against every limit, or raise 429 if any is exhausted.
 
-        All rules are tested before any is hit, so a refused request costs nothing.
+        All limits are tested before any is hit, so a refused request costs nothing.
         """
-        items = self._parse(rules)
         try:
-            for item in items:
-                if not await self.strategy.test(item, *key, cost=cost):
-                    raise TooManyRequests(detail, retry_after=await self._retry_after(item, key))
-            for item in items:
-                await self.strategy.hit(item, *key, cost=cost)
+            for limit in limits:
+                for item in self._parse(limit.rules):
+                    if not await self.strategy.test(item, *limit.key):
+                        retry = await self._retry_after(item, limit.key)
+                        raise TooManyRequests(detail, retry_after=retry, limit=limit.name)
+            for limit in limits:
+                for item in self._parse(limit.rules):
+                    await self.strategy.hit(item, *limit.key)
         except TooManyRequests:
             raise
         except Exception as exc:

@@ -1,0 +1,23 @@
+from datetime import datetime
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from keyturn.db import Base, BigId, UtcDateTime, utcnow
+
+
+class PhoneChallenge(Base):
+    """The open SMS code of one phone number. One row per phone: a resend replaces the code
+    but keeps counting failures, so resending never buys more guesses."""
+
+    __tablename__ = "phone_challenges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone_number: Mapped[str] = mapped_column(String(20), unique=True)
+    # HMAC of the code; NULL when the SMS provider owns the code (Twilio Verify).
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

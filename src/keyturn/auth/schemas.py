@@ -1,0 +1,72 @@
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from keyturn.users.schemas import UserRead
+
+
+class SendVerificationIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "+13125550100"}]})
+
+    phone: str = Field(min_length=3, max_length=32, description="E.164, e.g. +13125550100")
+
+
+class SendVerificationOut(BaseModel):
+    success: bool = True
+    message: str
+    expires_in: int = Field(description="Seconds the code stays valid")
+    resend_after: int = Field(description="Seconds before another code may be requested")
+
+
+class VerifyCodeIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"phone": "+13125550100", "verification_code": "123456", "device_name": "Pixel 8"}
+            ]
+        }
+    )
+
+    phone: str = Field(min_length=3, max_length=32)
+    verification_code: str = Field(pattern=r"^\d{4,8}$")
+    device_name: str | None = Field(default=None, max_length=100)
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": "k3J..."}]})
+
+    refresh_token: str | None = Field(
+        default=None,
+        min_length=20,
+        max_length=200,
+        description="Omit when the browser sends the refresh cookie instead",
+    )
+
+
+class LogoutIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"scope": "current"}]})
+
+    scope: Literal["current", "others", "all"] = "current"
+
+
+class GuestIn(BaseModel):
+    device_name: str | None = Field(default=None, max_length=100)
+
+
+class TokenResponse(BaseModel):
+    success: bool = True
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int
+    refresh_token: str | None = Field(
+        description="Null when the refresh token was set as an HttpOnly cookie"
+    )
+    refresh_expires_in: int
+    session_id: str
+    user: UserRead
+    is_new_user: bool | None = Field(default=None, description="Set by sign-in endpoints")
+
+
+class MessageOut(BaseModel):
+    success: bool = True
+    message: str

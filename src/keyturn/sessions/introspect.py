@@ -1,0 +1,48 @@
+"""What other services ask about our tokens: introspection, key facts, the JWKS."""
+
+from __future__ import annotations
+
+from keyturn.config import Settings
+from keyturn.db import Databases
+from keyturn.errors import Unauthorized
+from keyturn.sessions import service as sessions
+from keyturn.sessions.keys import Keyring
+from keyturn.sessions.schemas import Introspection, JwtInfo, KeyInfo
+from keyturn.sessions.tokens import verify_access_token
+
+
+async def introspect(
+    databases: Databases, settings: Settings, keyring: Keyring, *, token: str
+) -> Introspection:
+    """Active only if the signature is good and the session is live in the token's market."""
+    try:
+        claims = verify_access_token(settings, keyring, token)
+        async with databases.session(claims.market) as db:
+            principal = await sessions.authenticate(db, claims)
+    except Unauthorized:
+        return Introspection(active=False)
+    return Introspection(
+        active=True,
+        sub=str(claims.user_id),
+        sid=claims.session_id,
+        mkt=claims.market,
+        role=principal.role,
+        iat=claims.issued_at,
+        exp=claims.expires_at,
+        jti=claims.jti,
+        iss=settings.tokens.issuer,
+        aud=settings.tokens.audience,
+    )
+
+
+def jwt_info(settings: Settings, keyring: Keyring) -> JwtInfo:
+    keys = [KeyInfo(**k) for k in keyring.describe()]
+    return JwtInfo(
+        issuer=settings.tokens.issuer,
+        audience=settings.tokens.audience,
+        algorithms=[keyring.algorithm],
+        active_kid=keyring.signing_key()[0],
+        jwks_uri="/.well-known/jwks.json",
+        access_token_ttl=int(settings.tokens.access_ttl.total_seconds()),
+        keys=keys,
+    )

@@ -1,0 +1,61 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SessionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    auth_method: str
+    device_name: str | None
+    user_agent: str | None
+    ip: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool = False
+
+
+class SessionList(BaseModel):
+    items: list[SessionRead]
+
+
+class VerifyTokenIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"token": "eyJhbGciOi..."}]})
+
+    token: str = Field(min_length=1, max_length=4096)
+
+
+class Introspection(BaseModel):
+    """RFC 7662-style: `active` is false for anything not currently usable."""
+
+    active: bool
+    sub: str | None = None
+    sid: str | None = None
+    mkt: str | None = None
+    role: str | None = None
+    iat: int | None = None
+    exp: int | None = None
+    jti: str | None = None
+    iss: str | None = None
+    aud: str | None = None
+
+
+class KeyInfo(BaseModel):
+    kid: str
+    alg: str
+    fingerprint: str
+    signing: bool
+    activates_at: str | None = None
+    retires_at: str | None = None
+
+
+class JwtInfo(BaseModel):
+    issuer: str
+    audience: str
+    algorithms: list[str]
+    active_kid: str
+    jwks_uri: str
+    access_token_ttl: int
+    keys: list[KeyInfo]

@@ -1,0 +1,264 @@
+"""Sessions: open one per signed-in device, rotate its refresh tokens, revoke it.
+
+Refresh rule (DESIGN §4). `sessions.last_redeemed_id` is the token the session redeemed last.
+A token T is redeemable while the session has not moved past it, that is when
+  T is the last redeemed token (a retry after a lost response), or
+  T's parent is the last redeemed token (T is a child issued from it; the first token of a
+  session has no parent and the session has redeemed nothing yet).
+Anything else was superseded: its presenter is replaying an old token, so the session is
+revoked (theft). Concurrent redemptions of one token are retries of each other and all succeed;
+the first of their children to be redeemed decides which chain lives on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.audit import service as audit
+from keyturn.config import Settings
+from keyturn.db import utcnow
+from keyturn.errors import NotFound, Unauthorized
+from keyturn.sessions.keys import Keyring
+from keyturn.sessions.models import RefreshToken, Session
+from keyturn.sessions.tokens import (
+    AccessClaims,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+)
+from keyturn.users.models import User
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the verified token's user and session, checked live against the DB."""
+
+    user_id: int
+    session_id: str
+    market: str
+    role: str
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    session_id: str
+
+
+@dataclass(frozen=True)
+class Device:
+    """What a sign-in request tells about the device it comes from."""
+
+    name: str | None = None
+    user_agent: str | None = None
+    ip: str | None = None
+
+
+def _seconds_until(moment: datetime) -> int:
+    return max(0, int((moment - utcnow()).total_seconds()))
+
+
+async def _issue(
+    db: AsyncSession,
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    session: Session,
+    user: User,
+    market: str,
+    parent_id: int | None,
+) -> IssuedTokens:
+    refresh, refresh_hash = new_refresh_token()
+    expires = min(utcnow() + settings.tokens.refresh_idle_ttl, session.expires_at)
+    db.add(
+        RefreshToken(
+            session_id=session.id, parent_id=parent_id, token_hash=refresh_hash, expires_at=expires
+        )
+    )
+    access, expires_in = issue_access_token(
+        settings,
+        keyring,
+        user_id=user.id,
+        session_id=session.id,
+        market=market,
+        role=user.role,
+        session_expires_at=session.expires_at,
+    )
+    return IssuedTokens(
+        access_token=access,
+        expires_in=expires_in,
+        refresh_token=refresh,
+        refresh_expires_in=_seconds_until(expires),
+        session_id=session.id,
+    )
+
+
+async def open_session(
+    db: AsyncSession,
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    user: User,
+    market: str,
+    auth_method: str,
+    device: Device,
+) -> IssuedTokens:
+    """A new session with its first refresh token (flushed, not committed)."""
+    now = utcnow()
+    session = Session(
+        id=secrets.token_hex(16),
+        user_id=user.id,
+        auth_method=auth_method,
+        device_name=(device.name or None) and device.name[:100],
+        user_agent=(device.user_agent or None) and device.user_agent[:512],
+        ip=device.ip,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + settings.tokens.session_absolute_ttl,
+    )
+    db.add(session)
+    await db.flush()
+    return await _issue(
+        db, settings, keyring, session=session, user=user, market=market, parent_id=None
+    )
+
+
+async def refresh(
+    db: AsyncSession,
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    refresh_token: str,
+    market: str,
+    ip: str | None,
+) -> tuple[IssuedTokens, User]:
+    """Redeem a refresh token for a new pair, or revoke the session if it was superseded."""
+    invalid = Unauthorized("Invalid or expired refresh token.")
+    found = await db.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+    )
+    if found is None:
+        raise invalid
+    # Lock the session row: redemptions of one session queue here (PostgreSQL; SQLite's
+    # write lock is taken at BEGIN).
+    session = await db.scalar(
+        select(Session).where(Session.id == found.session_id).with_for_update()
+    )
+    user = await db.get(User, session.user_id) if session else None
+    now = utcnow()
+    if (
+        session is None
+        or user is None
+        or session.revoked_at is not None
+        or session.expires_at <= now
+        or found.expires_at <= now
+        or not user.is_active
+    ):
+        raise invalid
+    if session.last_redeemed_id not in (found.id, found.parent_id):
+        await _revoke(db, session, reason="refresh_reuse", now=now)
+        audit.record(db, "refresh.reuse_detected", user_id=user.id, session_id=session.id, ip=ip)
+        await db.commit()
+        raise Unauthorized("Refresh token reuse detected; the session has been ended.")
+    session.last_redeemed_id = found.id
+    session.last_seen_at = now
+    if ip:
+        session.ip = ip
+    issued = await _issue(
+        db, settings, keyring, session=session, user=user, market=market, parent_id=found.id
+    )
+    await db.commit()
+    return issued, user
+
+
+async def _revoke(db: AsyncSession, session: Session, *, reason: str, now: datetime) -> None:
+    session.revoked_at = now
+    session.revoke_reason = reason
+    await db.flush()
+
+
+async def revoke_user_sessions(
+    db: AsyncSession,
+    *,
+    user_id: int,
+    reason: str,
+    keep_session_id: str | None = None,
+) -> int:
+    """Revoke every live session of a user (but `keep_session_id`); flushed, not committed."""
+    stmt = (
+        update(Session)
+        .where(Session.user_id == user_id, Session.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+    )
+    if keep_session_id is not None:
+        stmt = stmt.where(Session.id != keep_session_id)
+    result = await db.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def end_session(db: AsyncSession, *, user_id: int, session_id: str) -> None:
+    """A user signs one of their devices out (DELETE /auth/sessions/{id})."""
+    await revoke_session(db, user_id=user_id, session_id=session_id, reason="revoked_by_user")
+    audit.record(db, "session.revoked", user_id=user_id, session_id=session_id)
+    await db.commit()
+
+
+async def revoke_session(db: AsyncSession, *, user_id: int, session_id: str, reason: str) -> None:
+    """Revoke one of the user's own live sessions; someone else's is NotFound."""
+    result = await db.execute(
+        update(Session)
+        .where(
+            Session.id == session_id,
+            Session.user_id == user_id,
+            Session.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound("No such session.")
+
+
+async def live_sessions(db: AsyncSession, *, user_id: int) -> list[Session]:
+    rows = await db.scalars(
+        select(Session)
+        .where(
+            Session.user_id == user_id,
+            Session.revoked_at.is_(None),
+            Session.expires_at > utcnow(),
+        )
+        .order_by(Session.last_seen_at.desc())
+    )
+    return list(rows)
+
+
+async def authenticate(db: AsyncSession, claims: AccessClaims) -> Principal:
+    """The live check behind every protected route: one indexed query, never cached, so a
+    revoked session fails on its very next request on every instance."""
+    row = (
+        await db.execute(
+            select(
+                Session.user_id, Session.revoked_at, Session.expires_at, User.is_active, User.role
+            )
+            .join(User, User.id == Session.user_id)
+            .where(Session.id == claims.session_id)
+        )
+    ).one_or_none()
+    if (
+        row is None
+        or row.user_id != claims.user_id
+        or row.revoked_at is not None
+        or row.expires_at <= utcnow()
+        or not row.is_active
+    ):
+        raise Unauthorized("The session has ended; sign in again.")
+    return Principal(
+        user_id=claims.user_id, session_id=claims.session_id, market=claims.market, role=row.role
+    )

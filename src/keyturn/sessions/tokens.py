@@ -1,0 +1,107 @@
+"""Access tokens (JWT) and opaque refresh tokens.
+
+Verification pins the algorithm to the one configured, requires every claim we rely on, and
+looks the key up by `kid` in our own keyring only (never a key or URL named by the token).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+
+from keyturn.config import Settings
+from keyturn.db import utcnow
+from keyturn.errors import Unauthorized
+from keyturn.sessions.keys import Keyring
+
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "mkt", "role", "iat", "exp", "jti"]
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    session_id: str
+    market: str
+    role: str
+    issued_at: int
+    expires_at: int
+    jti: str
+
+
+def issue_access_token(
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    user_id: int,
+    session_id: str,
+    market: str,
+    role: str,
+    session_expires_at: datetime,
+) -> tuple[str, int]:
+    """A signed JWT and its lifetime in seconds (never past the session's absolute end)."""
+    now = utcnow()
+    expires = min(now + settings.tokens.access_ttl, session_expires_at)
+    kid, key = keyring.signing_key()
+    claims = {
+        "iss": settings.tokens.issuer,
+        "aud": settings.tokens.audience,
+        "sub": str(user_id),
+        "sid": session_id,
+        "mkt": market,
+        "role": role,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int(expires.timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(claims, key, algorithm=keyring.algorithm, headers={"kid": kid})
+    return token, max(0, int((expires - now).total_seconds()))
+
+
+def verify_access_token(settings: Settings, keyring: Keyring, token: str) -> AccessClaims:
+    """Signature, algorithm, kid, exp/nbf/iss/aud and claim presence; raises Unauthorized."""
+    try:
+        header = jwt.get_unverified_header(token)
+        kid = header.get("kid")
+        if header.get("alg") != keyring.algorithm or not isinstance(kid, str):
+            raise Unauthorized("Invalid access token.")
+        key = keyring.verification_key(kid)
+        if key is None:
+            raise Unauthorized("Invalid access token.")
+        data = jwt.decode(
+            token,
+            key,
+            algorithms=[keyring.algorithm],
+            audience=settings.tokens.audience,
+            issuer=settings.tokens.issuer,
+            options={"require": REQUIRED_CLAIMS},
+            leeway=5,
+        )
+        return AccessClaims(
+            user_id=int(data["sub"]),
+            session_id=str(data["sid"]),
+            market=str(data["mkt"]),
+            role=str(data["role"]),
+            issued_at=int(data["iat"]),
+            expires_at=int(data["exp"]),
+            jti=str(data["jti"]),
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The access token has expired.") from None
+    except (jwt.PyJWTError, ValueError, TypeError):
+        raise Unauthorized("Invalid access token.") from None
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """An opaque 256-bit token and the SHA-256 hex we store instead of it."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

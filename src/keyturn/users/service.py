@@ -1,0 +1,73 @@
+"""Users: lookup, creation at first sign-in, profile changes, admin enable/disable."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.audit import service as audit
+from keyturn.config import MarketConfig
+from keyturn.errors import NotFound
+from keyturn.sessions import service as sessions
+from keyturn.users.models import User
+from keyturn.users.schemas import AccountStatus, UserRead, UserUpdate
+
+
+async def get_user(db: AsyncSession, user_id: int) -> User:
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def find_by_phone(db: AsyncSession, phone: str) -> User | None:
+    return await db.scalar(select(User).where(User.phone_number == phone))
+
+
+async def find_by_email(db: AsyncSession, email: str) -> User | None:
+    return await db.scalar(select(User).where(User.email == email.lower()))
+
+
+def new_user(market: MarketConfig, *, role: str = "customer", **fields: object) -> User:
+    return User(
+        role=role,
+        market=market.code,
+        language=market.language,
+        country=market.country,
+        is_active=True,
+        is_verified=False,
+        email_verified=False,
+        **fields,
+    )
+
+
+async def read_profile(db: AsyncSession, *, user_id: int) -> UserRead:
+    return UserRead.model_validate(await get_user(db, user_id))
+
+
+async def update_profile(db: AsyncSession, *, user_id: int, changes: UserUpdate) -> UserRead:
+    user = await get_user(db, user_id)
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        if value is None and field == "full_name":
+            continue
+        setattr(user, field, str(value) if field == "profile_image_url" and value else value)
+    await db.commit()
+    return UserRead.model_validate(user)
+
+
+async def set_account_enabled(
+    db: AsyncSession, *, user_id: int, enabled: bool, admin_id: int
+) -> AccountStatus:
+    """Enable or disable an account. Disabling also ends every session, in one transaction."""
+    user = await get_user(db, user_id)
+    user.is_active = enabled
+    revoked = 0
+    if not enabled:
+        revoked = await sessions.revoke_user_sessions(
+            db, user_id=user.id, reason="account_disabled"
+        )
+    audit.record(
+        db, "account.enabled" if enabled else "account.disabled", user_id=user.id, by=admin_id
+    )
+    await db.commit()
+    return AccountStatus(user=UserRead.model_validate(user), sessions_revoked=revoked)
