@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from keyturn.app import create_app
 from keyturn.config import Settings
-from keyturn.db import Base, migrate
+from keyturn.db import migrate
 from keyturn.models import load_all_models
 from tests.harness.postgres import PostgresCluster
 from tests.harness.redis import RedisServer
@@ -67,10 +67,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def _truncate(url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
+            names = (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+            ).scalars()
+            tables = ", ".join(f'"{name}"' for name in names)
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     finally:
         await engine.dispose()

@@ -67,3 +67,124 @@ async def make_admin(app: Any, client: httpx.AsyncClient, market: str = "us") ->
         await db.execute(update(User).where(User.id == signed["user"]["id"]).values(role="admin"))
         await db.commit()
     return await sign_in(client, signed["user"]["phone_number"], market=market)
+
+
+_sku_codes = itertools.count(1)
+
+
+async def create_product(
+    client: httpx.AsyncClient,
+    admin_token: str,
+    *,
+    name: str = "Test product",
+    prices: tuple[str, ...] = ("19.99",),
+    stock: int = 10,
+    market: str = "us",
+) -> dict[str, Any]:
+    """An active product with one SKU per price, created through the admin API."""
+    skus = [{"code": f"T-{next(_sku_codes):05d}", "price": p, "stock": stock} for p in prices]
+    response = await client.post(
+        "/api/v1/admin/products",
+        json={"name": name, "description": f"About {name}", "skus": skus},
+        headers=auth(admin_token, market),
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def start_guest(client: httpx.AsyncClient, market: str = "us") -> dict[str, Any]:
+    response = await client.post("/api/v1/auth/guest", headers={"X-Market": market})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def add_to_cart(
+    client: httpx.AsyncClient, token: str, sku_id: int, quantity: int = 1
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/cart/items", json={"sku_id": sku_id, "quantity": quantity}, headers=auth(token)
+    )
+
+
+# Files and usage ---------------------------------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    token: str,
+    content: bytes = PDF_BYTES,
+    filename: str = "resume.pdf",
+    content_type: str = "application/pdf",
+) -> httpx.Response:
+    """POST /files with one multipart `file` part, as a browser form would."""
+    return await client.post(
+        "/api/v1/files", files={"file": (filename, content, content_type)}, headers=auth(token)
+    )
+
+
+# Email + password ----------------------------------------------------------------------------
+
+_emails = itertools.count(1)
+STRONG_PASSWORD = "correct horse 🐎 battery"
+
+
+def new_email() -> str:
+    return f"person{next(_emails)}@example.com"
+
+
+async def register(
+    client: httpx.AsyncClient,
+    email: str | None = None,
+    password: str = STRONG_PASSWORD,
+    *,
+    market: str = "us",
+    **fields: Any,
+) -> dict[str, Any]:
+    """POST /auth/register; returns the token response."""
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email or new_email(), "password": password, **fields},
+        headers={"X-Market": market},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def login(
+    client: httpx.AsyncClient, email: str, password: str = STRONG_PASSWORD, market: str = "us"
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password},
+        headers={"X-Market": market},
+    )
+
+
+async def open_shop(app: Any, client: httpx.AsyncClient, market: str = "us") -> dict[str, Any]:
+    """An admin; "Tee" with two SKUs for sale; "Mug" with one; "Old" whose only SKU is
+    no longer sold. Returns the admin token and the ids tests need."""
+    admin = (await make_admin(app, client, market))["access_token"]
+    tee = await create_product(client, admin, name="Tee", prices=("19.99", "5.00"), market=market)
+    mug = await create_product(client, admin, name="Mug", prices=("7.25",), market=market)
+    old = await create_product(client, admin, name="Old", prices=("1.00",), market=market)
+    patched = await client.patch(
+        f"/api/v1/admin/skus/{old['skus'][0]['id']}",
+        json={"is_active": False},
+        headers=auth(admin, market),
+    )
+    assert patched.status_code == 200, patched.text
+    return {
+        "admin": admin,
+        "product": tee["id"],
+        "sku": tee["skus"][0]["id"],
+        "cheap_sku": tee["skus"][1]["id"],
+        "mug": mug["id"],
+        "mug_sku": mug["skus"][0]["id"],
+        "old": old["id"],
+        "inactive_sku": old["skus"][0]["id"],
+    }

@@ -1,5 +1,5 @@
-"""What `keyturn serve` does before the first request: migrate the embedded databases and
-create development secrets in the data dir."""
+"""What `keyturn serve` does before the first request: migrate the embedded databases,
+create development secrets in the data dir, and give an empty embedded shop the demo catalog."""
 
 from __future__ import annotations
 
@@ -16,3 +16,7 @@ def prepare(settings: Settings) -> None:
     embedded = [code for code, url in urls.items() if url.startswith("sqlite")]
     if embedded:
         migrate(settings, embedded)
+        if settings.load_demo_catalog:
+            from keyturn.catalog.importer import load_demo_catalog
+
+            load_demo_catalog(settings, embedded)

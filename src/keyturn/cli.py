@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -12,6 +13,8 @@ from fastapi import FastAPI
 
 from keyturn.config import ConfigError, Settings, load_settings
 from keyturn.db import migrate as migrate_markets
+
+T = TypeVar("T")
 
 cli = typer.Typer(help="keyturn: sign-in, sessions and customer data.", no_args_is_help=True)
 
@@ -82,6 +85,216 @@ def migrate(market: MarketOpt = None) -> None:
     settings = _settings()
     for code in migrate_markets(settings, _markets(settings, market)):
         typer.echo(f"migrated {code}")
+
+
+keys_cli = typer.Typer(help="Access-token signing keys (Ed25519 keyring).", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+
+@keys_cli.command("rotate")
+def keys_rotate(
+    overlap: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Seconds the new key is published before it signs; give every instance and "
+            "JWKS cache time to learn it",
+        ),
+    ] = 60,
+) -> None:
+    """Add a new signing key; the current one verifies until its tokens have expired."""
+    from datetime import timedelta
+
+    from keyturn.sessions.keys import rotate
+
+    settings = _settings()
+    if settings.tokens.algorithm != "EdDSA":
+        typer.secho("keys rotate applies to EdDSA keyrings only", fg="red", err=True)
+        raise typer.Exit(2)
+    key = rotate(settings, overlap=timedelta(seconds=overlap))
+    typer.echo(f"new key {key.kid} signs from {key.activates_at.isoformat()}")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Key ids, fingerprints and their signing window (never key material)."""
+    from keyturn.sessions.keys import Keyring, KeyringError
+
+    try:
+        rows = Keyring(_settings()).describe()
+    except KeyringError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    for row in rows:
+        marker = "*" if row["signing"] else " "
+        typer.echo(
+            f"{marker} {row['kid']}  {row['alg']}  {row['fingerprint']}  "
+            f"activates={row.get('activates_at')}  retires={row.get('retires_at')}"
+        )
+
+
+@cli.command("import-catalog")
+def import_catalog(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A .json or .csv catalog file")
+    ],
+    market: Annotated[str, typer.Option("--market", help="The market (and currency) to fill")],
+) -> None:
+    """Upsert products and SKUs by SKU code from JSON or CSV: the whole file or nothing."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from keyturn.catalog import importer
+
+    settings = _settings()
+    (code,) = _markets(settings, market)
+    try:
+        records = importer.read_catalog(file, currency=settings.market(code).currency)
+    except importer.ImportFailed as exc:
+        for error in exc.errors:
+            typer.secho(f"{file.name}: {error}", fg="red", err=True)
+        typer.secho("nothing was imported", fg="red", err=True)
+        raise typer.Exit(1) from None
+    try:
+        with Progress(console=Console(stderr=True)) as progress:
+            task = progress.add_task(f"{file.name} -> {code}", total=len(records))
+            result = asyncio.run(
+                importer.import_records(
+                    settings, code, records, on_product=lambda: progress.advance(task)
+                )
+            )
+    except SQLAlchemyError as exc:
+        typer.secho(
+            f"import failed, nothing was imported: {type(exc).__name__}", fg="red", err=True
+        )
+        typer.secho("(has `keyturn migrate` been run?)", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{code}: products {result.products_created} created, {result.products_updated} "
+        f"updated; SKUs {result.skus_created} created, {result.skus_updated} updated"
+    )
+
+
+async def _in_market(settings: Settings, market: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(db)` on one market's database, then close the engines."""
+    from keyturn.db import Databases
+
+    databases = Databases(settings)
+    try:
+        async with databases.session(market) as db:
+            return await work(db)
+    finally:
+        await databases.dispose()
+
+
+@cli.command("import-users")
+def import_users(
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="A .csv, .json or .jsonl user export"),
+    ],
+    market: Annotated[str, typer.Option("--market", help="The market the users belong to")],
+) -> None:
+    """Import users (email, name, company, bcrypt hash, files uploaded): all rows or none;
+    re-running is harmless (matched by email, only empty fields are filled)."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from keyturn.users import importer
+
+    settings = _settings()
+    (code,) = _markets(settings, market)
+    rows, errors = importer.read_rows(file)
+    try:
+        if not errors:
+            with Progress(console=Console(stderr=True)) as progress:
+                task = progress.add_task(f"{file.name} -> {code}", total=len(rows))
+                result = asyncio.run(
+                    _in_market(
+                        settings,
+                        code,
+                        lambda db: importer.import_users(
+                            db,
+                            settings=settings,
+                            market=code,
+                            rows=rows,
+                            advance=lambda: progress.advance(task),
+                        ),
+                    )
+                )
+            errors = result.errors
+    except SQLAlchemyError as exc:
+        errors = [f"database error: {type(exc).__name__} (has `keyturn migrate` been run?)"]
+    if errors:
+        for error in errors:
+            typer.secho(f"{file.name}: {error}", fg="red", err=True)
+        typer.secho("nothing was imported", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"{code}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    )
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str | None, typer.Option("--email", help="Sign-in email")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="Password for --email; asked for when omitted"),
+    ] = None,
+    phone: Annotated[
+        str | None, typer.Option("--phone", help="Or: a phone that signs in by SMS code")
+    ] = None,
+    market: Annotated[
+        str | None, typer.Option("--market", help="Default: the default market")
+    ] = None,
+) -> None:
+    """Create an administrator, or promote an existing user (found by email or phone)."""
+    import asyncio
+
+    from keyturn.errors import AppError
+    from keyturn.users import admins
+
+    if (email is None) == (phone is None):
+        typer.secho("give exactly one of --email or --phone", fg="red", err=True)
+        raise typer.Exit(2)
+    if phone is not None and password is not None:
+        typer.secho("--password goes with --email", fg="red", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    (code,) = _markets(settings, market or settings.default_market)
+    try:
+        result = asyncio.run(
+            _in_market(
+                settings,
+                code,
+                lambda db: admins.create_admin(
+                    db, settings=settings, market=code, email=email, password=password, phone=phone
+                ),
+            )
+        )
+    except admins.PasswordRequired:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        result = asyncio.run(
+            _in_market(
+                settings,
+                code,
+                lambda db: admins.create_admin(
+                    db, settings=settings, market=code, email=email, password=password
+                ),
+            )
+        )
+    except AppError as exc:
+        typer.secho(f"{exc.code}: {exc.detail}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    verb = "created" if result.created else "promoted"
+    typer.echo(f"{code}: admin user {result.user_id} {verb}")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ Anything missing or invalid fails loudly with the name of the setting (see `load
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -68,6 +69,27 @@ class SmsSettings(BaseModel):
     # Only for tests and private gateways: send Twilio API calls to this base URL instead.
     twilio_base_url: str | None = None
 
+    def missing_twilio_settings(self) -> list[str]:
+        """Env names of the settings the chosen Twilio provider needs but lacks."""
+        needed = {
+            "twilio-verify": ("account_sid", "auth_token", "verify_service_sid"),
+            "twilio-messaging": ("account_sid", "auth_token", "from"),
+        }.get(self.provider, ())
+        return [
+            f"KEYTURN_SMS__TWILIO_{name.upper()}"
+            for name in needed
+            if not (getattr(self, f"twilio_{name}") or "").strip()
+        ]
+
+    @model_validator(mode="after")
+    def _twilio_complete(self) -> SmsSettings:
+        missing = self.missing_twilio_settings()
+        if missing:
+            raise ValueError(f"SMS provider {self.provider} needs " + ", ".join(missing))
+        if self.twilio_base_url and not self.twilio_base_url.startswith(("http://", "https://")):
+            raise ValueError("KEYTURN_SMS__TWILIO_BASE_URL must be an http:// or https:// URL")
+        return self
+
 
 class EmailSettings(BaseModel):
     provider: Literal["console", "smtp"] = "console"
@@ -79,6 +101,20 @@ class EmailSettings(BaseModel):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     reset_ttl: timedelta = timedelta(minutes=30)
     reset_url: str = "http://127.0.0.1:8000/app#reset?token={token}"
+    smtp_timeout: float = 10.0
+    # CA bundle that verifies the SMTP server's certificate (default: the system's).
+    smtp_ca_file: Path | None = None
+
+
+class LoginSettings(BaseModel):
+    """Password sign-in throttles (`limits` rate strings; several separated by ';').
+    Only failures count; the account window is short so nobody can lock an owner out long."""
+
+    failures_per_account: str = "5/15 minutes"
+    failures_per_ip: str = "50/hour"
+    register_per_ip: str = "20/hour"
+    forgot_per_email: str = "3/hour"
+    forgot_per_ip: str = "20/hour"
 
 
 class FileSettings(BaseModel):
@@ -96,6 +132,36 @@ class FileSettings(BaseModel):
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
+    # Local backend directory; default: `<data_dir>/files`. Uploads spool to `<data_dir>/tmp`.
+    local_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket(self) -> FileSettings:
+        if self.backend == "s3" and not self.s3_bucket:
+            raise ValueError("KEYTURN_FILES__S3_BUCKET is required when KEYTURN_FILES__BACKEND=s3")
+        return self
+
+
+class UsageSettings(BaseModel):
+    """Plan defaults, copied into a user's counter when it is first used (see
+    docs/files-and-quotas.md); an admin may then change that user's limit."""
+
+    limits: dict[str, int] = {"uploads": 10}
+    # Optional reset period per counter name; counters without one never reset.
+    periods: dict[str, timedelta] = {}
+    # Retry-After for an exhausted counter that has no period.
+    retry_after_without_period: int = Field(default=3600, ge=1)
+
+    @model_validator(mode="after")
+    def _check_counters(self) -> UsageSettings:
+        if "uploads" not in self.limits:
+            raise ValueError("KEYTURN_USAGE__LIMITS must include 'uploads' (file uploads use it)")
+        for name, limit in self.limits.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_.-]{0,63}", name) or limit < 0:
+                raise ValueError(f"usage limit {name!r}: lowercase name and a limit >= 0 needed")
+        if any(period.total_seconds() < 1 for period in self.periods.values()):
+            raise ValueError("usage periods must be at least one second")
+        return self
 
 
 class Settings(BaseSettings):
@@ -129,7 +195,9 @@ class Settings(BaseSettings):
     otp: OtpSettings = OtpSettings()
     sms: SmsSettings = SmsSettings()
     email: EmailSettings = EmailSettings()
+    login: LoginSettings = LoginSettings()
     files: FileSettings = FileSettings()
+    usage: UsageSettings = UsageSettings()
 
     @field_validator("markets")
     @classmethod

@@ -48,11 +48,11 @@ class RequestContextMiddleware:
                 response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                if not path.startswith(_CACHEABLE_PREFIXES) and not any(
-                    k.lower() == b"cache-control" for k, _ in headers
-                ):
+                if b"x-content-type-options" not in present:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if b"cache-control" not in present and not path.startswith(_CACHEABLE_PREFIXES):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

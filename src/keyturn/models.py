@@ -3,11 +3,18 @@
 import importlib
 
 DOMAIN_MODELS = [
+    "keyturn.addresses.models",
     "keyturn.audit.models",
     "keyturn.auth.models",
+    "keyturn.cart.models",
+    "keyturn.catalog.models",
+    "keyturn.files.models",
     "keyturn.notify.models",
+    "keyturn.orders.models",
     "keyturn.sessions.models",
+    "keyturn.usage.models",
     "keyturn.users.models",
+    "keyturn.wishlist.models",
 ]
 
 

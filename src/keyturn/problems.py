@@ -30,17 +30,19 @@ def problem(
     code: str,
     title: str,
     detail: str,
+    /,
     *,
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    """The RFC 9457 body; extra fields can add to it but never replace the standard ones."""
     body = {
+        **extra,
         "type": f"urn:keyturn:problem:{code}",
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
-        **extra,
     }
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 

@@ -13,10 +13,40 @@ def root_routers() -> list[APIRouter]:
 
 
 def api_routers() -> list[APIRouter]:
+    from keyturn.addresses.router import router as addresses
+    from keyturn.auth.link_router import router as auth_link
+    from keyturn.auth.password_router import router as auth_password
     from keyturn.auth.router import router as auth
+    from keyturn.cart.router import router as cart
+    from keyturn.catalog.router import admin_router as admin_catalog
+    from keyturn.catalog.router import router as catalog
+    from keyturn.files.router import router as files
     from keyturn.notify.router import router as notify
+    from keyturn.orders.router import admin_router as admin_orders
+    from keyturn.orders.router import router as orders
     from keyturn.sessions.router import router as sessions
+    from keyturn.usage.router import admin_router as admin_usage
+    from keyturn.usage.router import router as usage
     from keyturn.users.router import admin_router as admin_users
     from keyturn.users.router import router as users
+    from keyturn.wishlist.router import router as wishlist
 
-    return [auth, sessions, users, admin_users, notify]
+    return [
+        auth,
+        auth_password,
+        auth_link,
+        sessions,
+        users,
+        admin_users,
+        notify,
+        catalog,
+        admin_catalog,
+        cart,
+        wishlist,
+        addresses,
+        orders,
+        admin_orders,
+        files,
+        usage,
+        admin_usage,
+    ]

@@ -1,8 +1,8 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
-from keyturn.auth import service
+from keyturn.auth import cookies, service
 from keyturn.auth.otp import Otp
 from keyturn.auth.schemas import (
     GuestIn,
@@ -75,6 +75,8 @@ async def send_verification(
     },
 )
 async def verify_code(
+    request: Request,
+    response: Response,
     db: Db,
     settings: SettingsDep,
     keyring: KeyringDep,
@@ -86,7 +88,7 @@ async def verify_code(
     body: VerifyCodeIn,
     user_agent: UserAgent = None,
 ) -> TokenResponse:
-    return await service.verify_code(
+    tokens = await service.verify_code(
         db,
         settings=settings,
         keyring=keyring,
@@ -98,6 +100,9 @@ async def verify_code(
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
+    if cookies.wants_cookie(request, body.refresh_transport):
+        return cookies.deliver(request, response, settings, tokens)
+    return tokens
 
 
 @router.post(
@@ -124,33 +129,61 @@ async def start_guest(
     "/refresh",
     summary="Trade a refresh token for a new pair (the old one is rotated out)",
     description="A retry with the same token after a lost response works. Presenting a "
-    "token the session has moved past ends the session (token theft).",
-    responses=UNAUTHORIZED,
+    "token the session has moved past ends the session (token theft). Browsers using "
+    "cookie transport send no body token: the refresh cookie is read instead, the request's "
+    "`Origin` must be allowed (else 403), and the new token goes back into the cookie.",
+    responses={
+        **UNAUTHORIZED,
+        403: {"description": "Cookie refresh from an origin that is not allowed"},
+    },
 )
 async def refresh(
+    request: Request,
+    response: Response,
     db: Db,
     settings: SettingsDep,
     keyring: KeyringDep,
     market: Market,
     ip: ClientIp,
-    body: RefreshIn,
+    body: RefreshIn | None = None,
 ) -> TokenResponse:
-    if not body.refresh_token:
-        raise Unauthorized("Send `refresh_token`.")
-    return await service.refresh(
-        db,
-        settings=settings,
-        keyring=keyring,
-        market=market,
-        refresh_token=body.refresh_token,
-        ip=ip,
-    )
+    token = body.refresh_token if body else None
+    from_cookie = token is None
+    if token is None:
+        token = cookies.read(request)
+        if token is None:
+            raise Unauthorized("Send `refresh_token`, or the refresh cookie.")
+        cookies.check_origin(request, settings)
+    try:
+        tokens = await service.refresh(
+            db, settings=settings, keyring=keyring, market=market, refresh_token=token, ip=ip
+        )
+    except Unauthorized as refused:
+        if from_cookie:  # a dead cookie is of no use to the browser
+            refused.headers["Set-Cookie"] = cookies.clearing_header(request, settings)
+        raise
+    if from_cookie or cookies.wants_cookie(request, body.refresh_transport if body else None):
+        return cookies.deliver(request, response, settings, tokens)
+    return tokens
 
 
 @router.post(
     "/logout",
     summary="End this session (`current`), every other one (`others`) or all of them",
+    description="Clears the browser's refresh cookie unless the scope is `others`.",
     responses=UNAUTHORIZED,
 )
-async def logout(db: Db, caller: Caller, ip: ClientIp, body: LogoutIn | None = None) -> MessageOut:
-    return await service.logout(db, caller=caller, scope=body.scope if body else "current", ip=ip)
+async def logout(
+    request: Request,
+    response: Response,
+    db: Db,
+    settings: SettingsDep,
+    caller: Caller,
+    ip: ClientIp,
+    body: LogoutIn | None = None,
+) -> MessageOut:
+    scope = body.scope if body else "current"
+    result = await service.logout(db, caller=caller, scope=scope, ip=ip)
+    if scope != "others" and cookies.read(request) is not None:
+        cookies.clear(request, response, settings)
+    return result

@@ -1,8 +1,17 @@
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from keyturn.users.schemas import UserRead
+
+RefreshTransport = Annotated[
+    Literal["body", "cookie"] | None,
+    Field(
+        description="`cookie`: browsers get the refresh token only as an HttpOnly cookie "
+        "(the JSON `refresh_token` is null). Default: body. Header `X-Refresh-Transport` "
+        "works too."
+    ),
+]
 
 
 class SendVerificationIn(BaseModel):
@@ -30,6 +39,7 @@ class VerifyCodeIn(BaseModel):
     phone: str = Field(min_length=3, max_length=32)
     verification_code: str = Field(pattern=r"^\d{4,8}$")
     device_name: str | None = Field(default=None, max_length=100)
+    refresh_transport: RefreshTransport = None
 
 
 class RefreshIn(BaseModel):
@@ -41,6 +51,7 @@ class RefreshIn(BaseModel):
         max_length=200,
         description="Omit when the browser sends the refresh cookie instead",
     )
+    refresh_transport: RefreshTransport = None
 
 
 class LogoutIn(BaseModel):
@@ -70,3 +81,79 @@ class TokenResponse(BaseModel):
 class MessageOut(BaseModel):
     success: bool = True
     message: str
+
+
+# Login and current passwords are bounded loosely (old passwords may break today's rules);
+# new passwords are checked by `auth.strength` so the refusal says why.
+AnyPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+NewPassword = Annotated[str, Field(max_length=1024, description="8-128 characters, any Unicode")]
+EmailField = Annotated[str, Field(min_length=3, max_length=320, examples=["alice@example.com"])]
+
+
+class RegisterIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "alice@example.com",
+                    "password": "correct horse battery",
+                    "full_name": "Alice",
+                    "company": "Acme",
+                }
+            ]
+        }
+    )
+
+    email: EmailField
+    password: NewPassword
+    full_name: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    device_name: str | None = Field(default=None, max_length=100)
+    refresh_transport: RefreshTransport = None
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "alice@example.com", "password": "correct horse battery"}]
+        }
+    )
+
+    email: EmailField
+    password: AnyPassword
+    device_name: str | None = Field(default=None, max_length=100)
+    refresh_transport: RefreshTransport = None
+
+
+class ForgotPasswordIn(BaseModel):
+    email: EmailField
+
+
+class ResetPasswordIn(BaseModel):
+    token: str = Field(min_length=20, max_length=200, description="From the reset email")
+    new_password: NewPassword
+
+
+class ChangePasswordIn(BaseModel):
+    current_password: AnyPassword
+    new_password: NewPassword
+
+
+class PasswordChangedOut(MessageOut):
+    sessions_revoked: int = Field(description="Sessions ended by this change")
+
+
+class LinkEmailIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "alice@example.com", "password": "correct horse battery"}]
+        }
+    )
+
+    email: EmailField
+    password: NewPassword
+
+
+class LinkPhoneVerifyIn(BaseModel):
+    phone: str = Field(min_length=3, max_length=32)
+    verification_code: str = Field(pattern=r"^\d{4,8}$")

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.auth import firewall, guest, phone
-from keyturn.auth.otp import Otp
+from keyturn.auth.otp import Otp, TooManyAttempts, WrongCode
 from keyturn.auth.schemas import MessageOut, SendVerificationOut, TokenResponse
 from keyturn.config import Settings
 from keyturn.db import utcnow
@@ -88,7 +88,7 @@ async def verify_code(
     await firewall.spend_verify_budget(limiter, settings, ip=device.ip)
     try:
         await otp.consume(db, phone=number, code=code)
-    except Exception:
+    except (WrongCode, TooManyAttempts):  # provider outages are not failed sign-ins
         audit.record(db, "login.failed", ip=device.ip, method="phone", phone=mask_phone(number))
         await db.commit()
         raise
@@ -104,7 +104,7 @@ async def verify_code(
         raise AccountDisabled("This account is disabled.")
     user.is_verified = True
     user.last_login = utcnow()
-    await _absorb_guest(db, claims=guest_claims, user=user)
+    await absorb_guest(db, claims=guest_claims, user=user)
     issued = await sessions.open_session(
         db, settings, keyring, user=user, market=market, auth_method="phone", device=device
     )
@@ -121,7 +121,7 @@ async def verify_code(
     return token_response(issued, user, is_new_user=is_new_user)
 
 
-async def _absorb_guest(db: AsyncSession, *, claims: AccessClaims | None, user: User) -> None:
+async def absorb_guest(db: AsyncSession, *, claims: AccessClaims | None, user: User) -> None:
     """If the device signed in from a live guest session, the guest's data joins the user."""
     if claims is None or claims.role != "guest" or claims.user_id == user.id:
         return

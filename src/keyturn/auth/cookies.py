@@ -1,0 +1,114 @@
+"""Refresh-token cookie transport for browsers (DESIGN §5, docs/passwords-and-browser-sessions.md).
+
+A client opts in with `"refresh_transport": "cookie"` in the body of register, login,
+verify-code or refresh (or the header `X-Refresh-Transport: cookie`). The refresh token then
+travels only in an HttpOnly, SameSite=Strict cookie and the JSON `refresh_token` is null:
+- over HTTPS: `__Host-keyturn_refresh`, `Secure`, `Path=/` (the `__Host-` prefix demands
+  `Path=/` and no `Domain`, so the cookie is bound to this exact host);
+- on plain http, only in development on localhost / 127.0.0.1 / ::1 or when
+  `KEYTURN_COOKIE_SECURE=false`: `keyturn_refresh`, no `Secure`, `Path=/api/v1/auth`.
+A refresh that reads the cookie must come from an allowed origin (`cors_origins`) or the
+API's own origin: browsers attach the `Origin` header, a cross-site form cannot forge it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+
+from keyturn.auth.schemas import TokenResponse
+from keyturn.config import Settings
+from keyturn.errors import Forbidden
+from keyturn.routes import API_PREFIX
+
+SECURE_NAME = "__Host-keyturn_refresh"
+DEV_NAME = "keyturn_refresh"
+DEV_PATH = f"{API_PREFIX}/auth"
+TRANSPORT_HEADER = "x-refresh-transport"
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+class CrossSiteRefresh(Forbidden):
+    """A cookie refresh came from an origin that is neither allowed nor our own."""
+
+    code = "auth.cross_site"
+
+
+@dataclass(frozen=True)
+class CookieSpec:
+    name: str
+    path: str
+    secure: bool
+
+
+def is_https(request: Request, settings: Settings) -> bool:
+    """HTTPS as the browser sees it (`X-Forwarded-Proto` only from a trusted proxy)."""
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return peer in settings.trusted_proxies and forwarded == "https"
+
+
+def spec(request: Request, settings: Settings) -> CookieSpec:
+    local_dev = settings.is_development and request.url.hostname in _LOCAL_HOSTS
+    if not is_https(request, settings) and (not settings.cookie_secure or local_dev):
+        return CookieSpec(DEV_NAME, DEV_PATH, secure=False)
+    return CookieSpec(SECURE_NAME, "/", secure=True)
+
+
+def wants_cookie(request: Request, choice: str | None) -> bool:
+    if choice is not None:
+        return choice == "cookie"
+    return request.headers.get(TRANSPORT_HEADER, "").strip().lower() == "cookie"
+
+
+def read(request: Request) -> str | None:
+    return request.cookies.get(SECURE_NAME) or request.cookies.get(DEV_NAME) or None
+
+
+def deliver(
+    request: Request, response: Response, settings: Settings, tokens: TokenResponse
+) -> TokenResponse:
+    """Move the refresh token from the JSON body into the cookie."""
+    assert tokens.refresh_token is not None
+    cookie = spec(request, settings)
+    response.set_cookie(
+        cookie.name,
+        tokens.refresh_token,
+        max_age=tokens.refresh_expires_in,
+        path=cookie.path,
+        secure=cookie.secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return tokens.model_copy(update={"refresh_token": None})
+
+
+def clear(request: Request, response: Response, settings: Settings) -> None:
+    cookie = spec(request, settings)
+    response.delete_cookie(
+        cookie.name, path=cookie.path, secure=cookie.secure, httponly=True, samesite="strict"
+    )
+
+
+def clearing_header(request: Request, settings: Settings) -> str:
+    """The `Set-Cookie` value that clears the cookie, for error responses."""
+    response = Response()
+    clear(request, response, settings)
+    return response.headers["set-cookie"]
+
+
+def check_origin(request: Request, settings: Settings) -> None:
+    """A cookie-authenticated request must come from an allowed origin or our own."""
+    origin = (request.headers.get("origin") or "").rstrip("/").lower()
+    allowed = {o.rstrip("/").lower() for o in settings.cors_origins}
+    scheme = "https" if is_https(request, settings) else "http"
+    own = f"{scheme}://{request.headers.get('host', '')}".lower()
+    if origin and origin != "null" and (origin in allowed or origin == own):
+        return
+    raise CrossSiteRefresh(
+        "Refreshing with the cookie needs an `Origin` this service allows; "
+        "cross-site requests are refused."
+    )

@@ -1,0 +1,151 @@
+"""Account linking: a phone user adds email + password; an email user adds a phone proven by
+an SMS code. Afterwards both sign-ins reach the same user id and everything it owns.
+
+A phone is checked against other accounts only once its code is proven, so nobody learns
+which numbers have accounts without holding the phone. Conflicts are 409 and change nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.audit import service as audit
+from keyturn.auth import firewall, phone
+from keyturn.auth.otp import Otp
+from keyturn.auth.password_service import EmailTaken, new_password_hash, normalize_email
+from keyturn.auth.schemas import SendVerificationOut
+from keyturn.config import Settings
+from keyturn.errors import Conflict, Forbidden
+from keyturn.logs import get_logger, mask_email, mask_phone
+from keyturn.ratelimit import RateLimiter
+from keyturn.sessions import service as sessions
+from keyturn.users import service as users
+from keyturn.users.models import User
+from keyturn.users.schemas import UserRead
+
+log = get_logger("keyturn.auth.linking")
+
+
+class PhoneTaken(Conflict):
+    """Another account already signs in with this phone number."""
+
+    code = "account.phone_taken"
+
+
+class AlreadyLinked(Conflict):
+    """The account already has an email (or a phone); changing it is not linking."""
+
+    code = "account.already_linked"
+
+
+class GuestCannotLink(Forbidden):
+    """A guest session has no account to link to; register or sign in instead."""
+
+    code = "auth.guest_not_allowed"
+
+
+async def _linkable(db: AsyncSession, caller: sessions.Principal) -> User:
+    user = await users.get_user(db, caller.user_id)
+    if user.role == "guest":
+        raise GuestCannotLink("Guests register or sign in instead of linking.")
+    return user
+
+
+async def link_email(
+    db: AsyncSession,
+    *,
+    caller: sessions.Principal,
+    email: str,
+    password: str,
+    ip: str | None,
+) -> UserRead:
+    """Add email + password to the caller's account (which has no email yet)."""
+    email = normalize_email(email)
+    user = await _linkable(db, caller)
+    if user.email is not None:
+        raise AlreadyLinked("This account already has an email address.")
+    owner = await users.find_by_email(db, email)
+    if owner is not None:
+        raise EmailTaken("Another account uses this email address.")
+    await db.commit()  # ends the read transaction: no lock held while hashing
+    password_hash = await new_password_hash(password, personal=(email, user.full_name))
+    await db.refresh(user)
+    if user.email is not None:
+        raise AlreadyLinked("This account already has an email address.")
+    user.email = email
+    user.password_hash = password_hash
+    user.email_verified = False
+    audit.record(
+        db, "account.linked", user_id=user.id, session_id=caller.session_id, ip=ip, method="email"
+    )
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        raise EmailTaken("Another account uses this email address.") from None
+    log.info("email_linked", user_id=user.id, email=mask_email(email))
+    return UserRead.model_validate(user)
+
+
+async def send_phone_code(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    otp: Otp,
+    caller: sessions.Principal,
+    raw_phone: str,
+    ip: str | None,
+) -> SendVerificationOut:
+    """Text a code to the phone the caller wants to add (same budget as sign-in codes)."""
+    market_config = settings.market(caller.market)
+    number, region = phone.normalize(raw_phone, market_config)
+    phone.check_country(region, market_config)
+    user = await _linkable(db, caller)
+    if user.phone_number is not None:
+        raise AlreadyLinked("This account already has a phone number.")
+    await otp.check_cooldown(db, phone=number)
+    await firewall.spend_sms_budget(limiter, settings, phone=number, region=region, ip=ip)
+    await otp.issue(db, phone=number)
+    await db.commit()
+    return SendVerificationOut(
+        message="Verification code sent.",
+        expires_in=int(settings.otp.ttl.total_seconds()),
+        resend_after=int(settings.otp.resend_cooldown.total_seconds()),
+    )
+
+
+async def verify_phone(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    otp: Otp,
+    caller: sessions.Principal,
+    raw_phone: str,
+    code: str,
+    ip: str | None,
+) -> UserRead:
+    """Prove the phone with its code and add it to the caller's account."""
+    number, _ = phone.normalize(raw_phone, settings.market(caller.market))
+    user = await _linkable(db, caller)
+    if user.phone_number is not None:
+        raise AlreadyLinked("This account already has a phone number.")
+    await firewall.spend_verify_budget(limiter, settings, ip=ip)
+    await otp.consume(db, phone=number, code=code)
+    owner = await users.find_by_phone(db, number)
+    if owner is not None and owner.id != user.id:
+        raise PhoneTaken("Another account signs in with this phone number.")
+    user.phone_number = number
+    user.is_verified = True
+    audit.record(
+        db, "account.linked", user_id=user.id, session_id=caller.session_id, ip=ip, method="phone"
+    )
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        raise PhoneTaken("Another account signs in with this phone number.") from None
+    log.info("phone_linked", user_id=user.id, phone=mask_phone(number))
+    return UserRead.model_validate(user)

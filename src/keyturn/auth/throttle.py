@@ -1,0 +1,76 @@
+"""Password guessing throttles (docs/passwords-and-browser-sessions.md).
+
+Only failures count against a person, so nobody is throttled for signing in often:
+- per account, short window (default 5 per 15 minutes), so an attacker cannot keep the
+  owner out for long. Each attempt takes a slot atomically *before* the password is checked
+  (parallel guesses cannot slip past the limit) and a success clears the account's window,
+  which leaves exactly the failures counted;
+- per client IP (default 50 per hour; spraying many accounts): tested before the check,
+  counted on failure.
+Unknown emails count exactly like known ones, so a 429 reveals nothing.
+"""
+
+from __future__ import annotations
+
+from limits import parse_many
+
+from keyturn.config import Settings
+from keyturn.errors import TooManyRequests, Unavailable
+from keyturn.ratelimit import Limit, RateLimiter
+
+
+class LoginThrottled(TooManyRequests):
+    """Too many failed sign-ins for this account or from this address; wait Retry-After."""
+
+    code = "auth.login_throttled"
+
+
+def _throttled(limit: str, wait: int) -> LoginThrottled:
+    return LoginThrottled(
+        "Too many failed sign-in attempts; try again later.", retry_after=wait, limit=limit
+    )
+
+
+def _account_key(market: str, account: str) -> tuple[str, ...]:
+    return ("login-account", market, account)
+
+
+def _ip_key(ip: str | None) -> tuple[str, ...]:
+    return ("login-ip", ip or "unknown")
+
+
+async def begin_attempt(
+    limiter: RateLimiter, settings: Settings, *, market: str, account: str, ip: str | None
+) -> None:
+    """Refuse (429) while the IP or the account is throttled, else take the account's slot."""
+    login = settings.login
+    wait = await limiter.blocked_for(login.failures_per_ip, *_ip_key(ip))
+    if wait:
+        raise _throttled("ip", wait)
+    key = _account_key(market, account)
+    try:
+        taken = [
+            await limiter.strategy.hit(item, *key)
+            for item in parse_many(login.failures_per_account)
+        ]
+    except Exception as exc:
+        raise Unavailable("Rate-limit storage is unreachable; retry shortly.") from exc
+    if not all(taken):
+        wait = await limiter.blocked_for(login.failures_per_account, *key)
+        raise _throttled("account", max(1, wait))
+
+
+async def failed(limiter: RateLimiter, settings: Settings, *, ip: str | None) -> None:
+    """Count a failure against the IP (the account's slot is already taken)."""
+    try:
+        await limiter.hit(
+            Limit("ip", settings.login.failures_per_ip, _ip_key(ip)),
+            detail="Too many failed sign-in attempts.",
+        )
+    except TooManyRequests:
+        pass  # a concurrent failure filled the window; the next attempt gets the 429
+
+
+async def succeeded(limiter: RateLimiter, settings: Settings, *, market: str, account: str) -> None:
+    """A success (or a reset) gives the owner a clean account window."""
+    await limiter.clear(settings.login.failures_per_account, *_account_key(market, account))

@@ -1,0 +1,81 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from keyturn.cart import service
+from keyturn.cart.schemas import CartItemCreate, CartItemUpdate, CartLine, CartRead
+from keyturn.catalog.schemas import MAX_ID
+from keyturn.deps import Caller, Db, Market, SettingsDep
+
+router = APIRouter(prefix="/cart", tags=["cart"])
+
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ITEM_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such line in your cart"}
+}
+
+
+@router.get("", summary="Your cart at current prices, with line totals and stock")
+async def read_cart(db: Db, caller: Caller, settings: SettingsDep, market: Market) -> CartRead:
+    return await service.read_cart(
+        db, user_id=caller.user_id, currency=settings.market(market).currency
+    )
+
+
+@router.post(
+    "/items",
+    summary="Add an SKU; if it is already in the cart its quantity grows (capped at 99)",
+    responses={
+        404: {"description": "No such SKU (`cart.sku_not_found`)"},
+        422: {"description": "Bad quantity, or the SKU is not for sale (`cart.sku_inactive`)"},
+    },
+)
+async def add_item(
+    db: Db, caller: Caller, settings: SettingsDep, market: Market, body: CartItemCreate
+) -> CartRead:
+    return await service.add_item(
+        db,
+        user_id=caller.user_id,
+        sku_id=body.sku_id,
+        quantity=body.quantity,
+        currency=settings.market(market).currency,
+    )
+
+
+@router.get("/items/{item_id}", summary="One line of your cart", responses=ITEM_NOT_FOUND)
+async def read_item(db: Db, caller: Caller, item_id: ItemId) -> CartLine:
+    return await service.read_item(db, user_id=caller.user_id, item_id=item_id)
+
+
+@router.put("/items/{item_id}", summary="Set a line's quantity (1 to 99)", responses=ITEM_NOT_FOUND)
+async def set_quantity(
+    db: Db,
+    caller: Caller,
+    settings: SettingsDep,
+    market: Market,
+    item_id: ItemId,
+    body: CartItemUpdate,
+) -> CartRead:
+    return await service.set_quantity(
+        db,
+        user_id=caller.user_id,
+        item_id=item_id,
+        quantity=body.quantity,
+        currency=settings.market(market).currency,
+    )
+
+
+@router.delete("/items/{item_id}", summary="Remove one line", responses=ITEM_NOT_FOUND)
+async def remove_item(
+    db: Db, caller: Caller, settings: SettingsDep, market: Market, item_id: ItemId
+) -> CartRead:
+    return await service.remove_item(
+        db, user_id=caller.user_id, item_id=item_id, currency=settings.market(market).currency
+    )
+
+
+@router.delete("", summary="Empty the cart")
+async def clear_cart(db: Db, caller: Caller, settings: SettingsDep, market: Market) -> CartRead:
+    return await service.clear_cart(
+        db, user_id=caller.user_id, currency=settings.market(market).currency
+    )

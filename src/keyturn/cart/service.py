@@ -1,0 +1,214 @@
+"""Cart: one per user, one line per SKU. Every write is race-free without locks: the cart row
+and its lines are upserts on unique constraints, so two devices adding at once sum up."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.cart.models import MAX_QUANTITY, Cart, CartItem
+from keyturn.cart.schemas import CartLine, CartRead
+from keyturn.catalog import service as catalog
+from keyturn.catalog.models import Product, Sku
+from keyturn.db import utcnow
+from keyturn.errors import Invalid, NotFound
+
+
+class SkuNotFound(NotFound):
+    """The SKU to add does not exist in this market."""
+
+    code = "cart.sku_not_found"
+
+
+class SkuInactive(Invalid):
+    """The SKU (or its product) is no longer for sale."""
+
+    code = "cart.sku_inactive"
+
+
+class CartItemNotFound(NotFound):
+    """No such line in the caller's cart (someone else's line is not found either)."""
+
+    code = "cart.item_not_found"
+
+
+def dialect_insert(db: AsyncSession, table: Any) -> Any:
+    """`INSERT ... ON CONFLICT` for the session's backend (PostgreSQL or SQLite)."""
+    assert db.bind is not None
+    dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+async def ensure_cart(db: AsyncSession, user_id: int) -> int:
+    """The user's cart id, creating the cart if needed; a concurrent creator is harmless."""
+    cart_id = await db.scalar(select(Cart.id).where(Cart.user_id == user_id))
+    if cart_id is None:
+        await db.execute(
+            dialect_insert(db, Cart)
+            .values(user_id=user_id, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=[Cart.user_id])
+        )
+        cart_id = await db.scalar(select(Cart.id).where(Cart.user_id == user_id))
+    assert cart_id is not None
+    return int(cart_id)
+
+
+def _capped(total: ColumnElement[int]) -> ColumnElement[int]:
+    return case((total > MAX_QUANTITY, MAX_QUANTITY), else_=total)
+
+
+async def _upsert_line(db: AsyncSession, *, cart_id: int, sku_id: int, quantity: int) -> None:
+    now = utcnow()
+    insert = dialect_insert(db, CartItem).values(
+        cart_id=cart_id, sku_id=sku_id, quantity=quantity, added_at=now, updated_at=now
+    )
+    await db.execute(
+        insert.on_conflict_do_update(
+            index_elements=[CartItem.cart_id, CartItem.sku_id],
+            set_={
+                "quantity": _capped(CartItem.quantity + insert.excluded.quantity),
+                "updated_at": now,
+            },
+        )
+    )
+
+
+async def put_in_cart(db: AsyncSession, *, user_id: int, sku_id: int, quantity: int) -> int:
+    """Add `quantity` of an SKU for sale to the user's cart (capped at 99); flushed only."""
+    found = await catalog.find_sku(db, sku_id)
+    if found is None:
+        raise SkuNotFound("No such SKU.", sku_id=sku_id)
+    sku, product = found
+    if not (sku.is_active and product.is_active):
+        raise SkuInactive("This item is no longer for sale.", sku_id=sku_id)
+    cart_id = await ensure_cart(db, user_id)
+    await _upsert_line(db, cart_id=cart_id, sku_id=sku_id, quantity=quantity)
+    return cart_id
+
+
+def _line(item: CartItem, sku: Sku, product: Product) -> CartLine:
+    return CartLine(
+        id=item.id,
+        sku_id=sku.id,
+        sku_code=sku.code,
+        product_id=product.id,
+        product_name=product.name,
+        quantity=item.quantity,
+        unit_price=sku.price,
+        line_total=sku.price * item.quantity,
+        in_stock=sku.is_active and product.is_active and sku.stock >= item.quantity,
+    )
+
+
+def _lines_query(cart_id: int) -> Any:
+    return (
+        select(CartItem, Sku, Product)
+        .join(Sku, Sku.id == CartItem.sku_id)
+        .join(Product, Product.id == Sku.product_id)
+        .where(CartItem.cart_id == cart_id)
+        .order_by(CartItem.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def cart_view(db: AsyncSession, *, cart_id: int, currency: str) -> CartRead:
+    """The cart at current prices, as this transaction sees it."""
+    rows = (await db.execute(_lines_query(cart_id))).all()
+    lines = [_line(item, sku, product) for item, sku, product in rows]
+    return CartRead(
+        id=cart_id,
+        items=lines,
+        subtotal=sum((line.line_total for line in lines), Decimal("0.00")),
+        currency=currency,
+        item_count=sum(line.quantity for line in lines),
+    )
+
+
+async def read_cart(db: AsyncSession, *, user_id: int, currency: str) -> CartRead:
+    cart_id = await ensure_cart(db, user_id)
+    view = await cart_view(db, cart_id=cart_id, currency=currency)
+    await db.commit()
+    return view
+
+
+async def add_item(
+    db: AsyncSession, *, user_id: int, sku_id: int, quantity: int, currency: str
+) -> CartRead:
+    cart_id = await put_in_cart(db, user_id=user_id, sku_id=sku_id, quantity=quantity)
+    view = await cart_view(db, cart_id=cart_id, currency=currency)
+    await db.commit()
+    return view
+
+
+def _owned(user_id: int, item_id: int) -> list[ColumnElement[bool]]:
+    mine = select(Cart.id).where(Cart.user_id == user_id).scalar_subquery()
+    return [CartItem.id == item_id, CartItem.cart_id == mine]
+
+
+async def read_item(db: AsyncSession, *, user_id: int, item_id: int) -> CartLine:
+    row = (
+        await db.execute(
+            select(CartItem, Sku, Product)
+            .join(Sku, Sku.id == CartItem.sku_id)
+            .join(Product, Product.id == Sku.product_id)
+            .where(*_owned(user_id, item_id))
+        )
+    ).one_or_none()
+    if row is None:
+        raise CartItemNotFound("No such item in your cart.")
+    return _line(*row)
+
+
+async def set_quantity(
+    db: AsyncSession, *, user_id: int, item_id: int, quantity: int, currency: str
+) -> CartRead:
+    result = await db.execute(
+        update(CartItem)
+        .where(*_owned(user_id, item_id))
+        .values(quantity=quantity, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise CartItemNotFound("No such item in your cart.")
+    return await read_cart(db, user_id=user_id, currency=currency)
+
+
+async def remove_item(db: AsyncSession, *, user_id: int, item_id: int, currency: str) -> CartRead:
+    result = await db.execute(
+        delete(CartItem)
+        .where(*_owned(user_id, item_id))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise CartItemNotFound("No such item in your cart.")
+    return await read_cart(db, user_id=user_id, currency=currency)
+
+
+async def clear_cart(db: AsyncSession, *, user_id: int, currency: str) -> CartRead:
+    cart_id = await ensure_cart(db, user_id)
+    await db.execute(delete(CartItem).where(CartItem.cart_id == cart_id))
+    return await read_cart(db, user_id=user_id, currency=currency)
+
+
+async def merge_guest(db: AsyncSession, *, guest_id: int, user_id: int) -> None:
+    """Add a guest's lines to the user's cart (quantities add, capped); flushed only.
+    Runs inside the sign-in transaction, before the guest is deleted."""
+    guest_cart = await db.scalar(select(Cart.id).where(Cart.user_id == guest_id))
+    if guest_cart is None:
+        return
+    lines = (
+        await db.execute(
+            select(CartItem.sku_id, CartItem.quantity)
+            .where(CartItem.cart_id == guest_cart)
+            .order_by(CartItem.sku_id)
+        )
+    ).all()
+    if lines:
+        cart_id = await ensure_cart(db, user_id)
+        for sku_id, quantity in lines:
+            await _upsert_line(db, cart_id=cart_id, sku_id=sku_id, quantity=quantity)
+    await db.execute(delete(Cart).where(Cart.id == guest_cart))

@@ -1,0 +1,113 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+
+from keyturn.catalog import service
+from keyturn.catalog.schemas import (
+    MAX_ID,
+    AdminProductList,
+    AdminProductRead,
+    AdminSkuRead,
+    ProductCreate,
+    ProductList,
+    ProductRead,
+    ProductUpdate,
+    SkuCreate,
+    SkuUpdate,
+)
+from keyturn.deps import Admin, Db, Market, SettingsDep
+
+router = APIRouter(prefix="/products", tags=["catalog"])
+admin_router = APIRouter(prefix="/admin", tags=["admin"])
+
+Search = Annotated[
+    str | None, Query(max_length=100, description="Part of the product name, any case")
+]
+Cursor = Annotated[
+    str | None, Query(pattern=r"^\d{1,18}$", description="`next_cursor` of the previous page")
+]
+Limit = Annotated[int, Query(ge=1, le=100)]
+ProductId = Annotated[int, Path(ge=1, le=MAX_ID)]
+SkuId = Annotated[int, Path(ge=1, le=MAX_ID)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such product"}}
+
+
+@router.get("", summary="Products for sale in this market, by id, with name search")
+async def list_products(
+    db: Db, q: Search = None, cursor: Cursor = None, limit: Limit = 20
+) -> ProductList:
+    return await service.list_products(db, q=q, cursor=cursor, limit=limit)
+
+
+@router.get("/{product_id}", summary="One product with its SKUs for sale", responses=NOT_FOUND)
+async def read_product(db: Db, product_id: ProductId) -> ProductRead:
+    return await service.read_product(db, product_id=product_id)
+
+
+@admin_router.get("/products", summary="Every product, including deactivated ones")
+async def admin_list_products(
+    db: Db, _: Admin, q: Search = None, cursor: Cursor = None, limit: Limit = 20
+) -> AdminProductList:
+    return await service.admin_list_products(db, q=q, cursor=cursor, limit=limit)
+
+
+@admin_router.get("/products/{product_id}", summary="One product, stock included")
+async def admin_read_product(db: Db, _: Admin, product_id: ProductId) -> AdminProductRead:
+    return await service.admin_read_product(db, product_id=product_id)
+
+
+@admin_router.post(
+    "/products",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a product with its SKUs (priced in the market's currency)",
+    responses={409: {"description": "A SKU code is taken"}},
+)
+async def create_product(
+    db: Db, _: Admin, settings: SettingsDep, market: Market, body: ProductCreate
+) -> AdminProductRead:
+    return await service.create_product(db, body=body, currency=settings.market(market).currency)
+
+
+@admin_router.patch(
+    "/products/{product_id}",
+    summary="Rename, describe, or (de)activate a product",
+    responses=NOT_FOUND,
+)
+async def update_product(
+    db: Db, _: Admin, product_id: ProductId, body: ProductUpdate
+) -> AdminProductRead:
+    return await service.update_product(db, product_id=product_id, changes=body)
+
+
+@admin_router.delete(
+    "/products/{product_id}",
+    summary="Deactivate a product (it stays in carts, wishlists and orders)",
+    responses=NOT_FOUND,
+)
+async def deactivate_product(db: Db, _: Admin, product_id: ProductId) -> AdminProductRead:
+    return await service.update_product(
+        db, product_id=product_id, changes=ProductUpdate(is_active=False)
+    )
+
+
+@admin_router.post(
+    "/products/{product_id}/skus",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a SKU to a product",
+    responses={**NOT_FOUND, 409: {"description": "The SKU code is taken"}},
+)
+async def add_sku(
+    db: Db, _: Admin, settings: SettingsDep, market: Market, product_id: ProductId, body: SkuCreate
+) -> AdminSkuRead:
+    return await service.add_sku(
+        db, product_id=product_id, body=body, currency=settings.market(market).currency
+    )
+
+
+@admin_router.patch(
+    "/skus/{sku_id}",
+    summary="Change a SKU's price, stock, attributes or active flag",
+    responses={404: {"description": "No such SKU"}},
+)
+async def update_sku(db: Db, _: Admin, sku_id: SkuId, body: SkuUpdate) -> AdminSkuRead:
+    return await service.update_sku(db, sku_id=sku_id, changes=body)

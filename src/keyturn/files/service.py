@@ -1,0 +1,187 @@
+"""Files: upload (paid for by one `uploads` unit), list, read, download, delete — owner only."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.config import Settings
+from keyturn.errors import AppError, NotFound, Unavailable
+from keyturn.files import sniff
+from keyturn.files.models import StoredFile
+from keyturn.files.receive import ReceivedFile, receive_upload
+from keyturn.files.schemas import FileList, FileRead
+from keyturn.files.storage import Storage
+from keyturn.logs import get_logger
+from keyturn.usage import service as usage
+
+log = get_logger(__name__)
+
+UPLOADS = "uploads"
+
+
+class UnsupportedType(AppError):
+    """The content is not one of the allowed types, or not what its extension claims."""
+
+    status, code, title = 415, "files.unsupported_type", "Unsupported file type"
+
+
+class StorageFailed(Unavailable):
+    """The storage backend could not store or return the bytes."""
+
+    code = "files.storage_unavailable"
+
+
+@dataclass
+class Download:
+    file: FileRead
+    chunks: AsyncIterator[bytes]
+
+
+async def upload_file(
+    db: AsyncSession,
+    *,
+    user_id: int,
+    settings: Settings,
+    storage: Storage,
+    stream: AsyncIterator[bytes],
+    content_type: str | None,
+    content_length: str | None,
+) -> FileRead:
+    """Receive, check, store and record one file, consuming one `uploads` unit atomically."""
+    await usage.check_available(
+        db, user_id=user_id, name=UPLOADS, amount=1, settings=settings.usage
+    )
+    # End the read transaction before the body streams in: on SQLite it holds the write lock.
+    await db.rollback()
+    received = await receive_upload(
+        stream,
+        content_type=content_type,
+        content_length=content_length,
+        max_size=settings.files.max_size,
+        spool_dir=settings.data_dir / "tmp",
+    )
+    try:
+        detected = await asyncio.to_thread(sniff.detect, received.path)
+        _check_type(detected, received.filename, settings.files.allowed_types)
+        return await _store(
+            db,
+            user_id=user_id,
+            settings=settings,
+            storage=storage,
+            received=received,
+            content_type=detected,
+        )
+    finally:
+        await asyncio.to_thread(received.path.unlink, missing_ok=True)
+
+
+def _check_type(detected: str, filename: str, allowed: list[str]) -> None:
+    if detected not in allowed:
+        raise UnsupportedType(
+            f"Files of type {detected} are not accepted.", detected_type=detected, allowed=allowed
+        )
+    promised = sniff.extension_type(filename)
+    if promised is not None and promised != detected:
+        raise UnsupportedType(
+            f"The content is {detected}, not what the file name says ({promised}).",
+            detected_type=detected,
+            allowed=allowed,
+        )
+
+
+async def _store(
+    db: AsyncSession,
+    *,
+    user_id: int,
+    settings: Settings,
+    storage: Storage,
+    received: ReceivedFile,
+    content_type: str,
+) -> FileRead:
+    """One transaction: the unit, the row and the bytes succeed together or not at all."""
+    await usage.consume(db, user_id=user_id, name=UPLOADS, amount=1, settings=settings.usage)
+    row = StoredFile(
+        user_id=user_id,
+        filename=received.filename,
+        content_type=content_type,
+        size=received.size,
+        sha256=received.sha256,
+        storage_key=secrets.token_hex(16),
+    )
+    db.add(row)
+    await db.flush()
+    try:
+        await storage.put(row.storage_key, received.path)
+    except Exception as exc:
+        log.error("files.store_failed", error=type(exc).__name__, user_id=user_id)
+        await db.rollback()
+        await _discard(storage, row.storage_key)
+        raise StorageFailed("The file could not be stored; nothing was charged. Retry.") from None
+    try:
+        await db.commit()
+    except BaseException:
+        await _discard(storage, row.storage_key)
+        raise
+    log.info("files.uploaded", file_id=row.id, user_id=user_id, size=row.size)
+    return FileRead.model_validate(row)
+
+
+async def _discard(storage: Storage, key: str) -> None:
+    try:
+        await storage.delete(key)
+    except Exception as exc:
+        log.error("files.discard_failed", storage_key=key, error=type(exc).__name__)
+
+
+async def get_file(db: AsyncSession, *, user_id: int, file_id: int) -> StoredFile:
+    row = await db.scalar(
+        select(StoredFile).where(StoredFile.id == file_id, StoredFile.user_id == user_id)
+    )
+    if row is None:
+        raise NotFound("No such file.")
+    return row
+
+
+async def read_file(db: AsyncSession, *, user_id: int, file_id: int) -> FileRead:
+    return FileRead.model_validate(await get_file(db, user_id=user_id, file_id=file_id))
+
+
+async def list_files(db: AsyncSession, *, user_id: int, limit: int, cursor: str | None) -> FileList:
+    """Newest first; `next_cursor` continues after the last item."""
+    query = select(StoredFile).where(StoredFile.user_id == user_id)
+    if cursor is not None:
+        query = query.where(StoredFile.id < int(cursor))
+    rows = list(await db.scalars(query.order_by(StoredFile.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return FileList(
+        items=[FileRead.model_validate(r) for r in rows],
+        next_cursor=str(rows[-1].id) if more else None,
+    )
+
+
+async def download_file(
+    db: AsyncSession, *, user_id: int, file_id: int, storage: Storage
+) -> Download:
+    row = await get_file(db, user_id=user_id, file_id=file_id)
+    try:
+        chunks = await storage.read(row.storage_key)
+    except Exception as exc:
+        log.error("files.read_failed", file_id=row.id, error=type(exc).__name__)
+        raise StorageFailed("The file's content cannot be read right now.") from None
+    return Download(file=FileRead.model_validate(row), chunks=chunks)
+
+
+async def delete_file(db: AsyncSession, *, user_id: int, file_id: int, storage: Storage) -> None:
+    """Remove the row, then the bytes. Deleting does not give the `uploads` unit back."""
+    row = await get_file(db, user_id=user_id, file_id=file_id)
+    key = row.storage_key
+    await db.delete(row)
+    await db.commit()
+    await _discard(storage, key)

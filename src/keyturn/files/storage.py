@@ -1,0 +1,157 @@
+"""Where uploaded bytes live: a local directory (default) or any S3-compatible bucket.
+
+Both sit behind `Storage`. The app builds one on first use and keeps it in
+`app.state.file_storage`; a test may put its own object there before the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Annotated, Any, Protocol
+
+from fastapi import Depends, Request
+
+from keyturn.config import Settings
+
+CHUNK = 64 * 1024
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+class Storage(Protocol):
+    async def put(self, key: str, source: Path) -> None:
+        """Store the file at `source` under `key`; on failure leave nothing behind."""
+
+    async def read(self, key: str) -> AsyncIterator[bytes]:
+        """Open `key` now (FileNotFoundError if missing) and return its bytes in chunks."""
+
+    async def delete(self, key: str) -> None:
+        """Remove `key`; a missing key is not an error."""
+
+
+def _checked(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError("storage keys are 32 lowercase hex characters")
+    return key
+
+
+async def _chunks(fh: IO[bytes]) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await asyncio.to_thread(fh.read, CHUNK):
+            yield chunk
+    finally:
+        await asyncio.to_thread(fh.close)
+
+
+class LocalStorage:
+    """Files under `root/ab/abcdef...`; written to a `.part` file and renamed when complete."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        key = _checked(key)
+        return self.root / key[:2] / key
+
+    async def put(self, key: str, source: Path) -> None:
+        await asyncio.to_thread(self._put, self.path(key), source)
+
+    @staticmethod
+    def _put(target: Path, source: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        try:
+            with source.open("rb") as src, partial.open("wb") as dst:
+                while chunk := src.read(CHUNK):
+                    dst.write(chunk)
+                dst.flush()
+                os.fsync(dst.fileno())
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+
+    async def read(self, key: str) -> AsyncIterator[bytes]:
+        fh = await asyncio.to_thread(self.path(key).open, "rb")
+        return _chunks(fh)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+
+class S3Storage:
+    """Objects `files/<key>` in one bucket, through boto3 in worker threads.
+
+    A single PUT is all-or-nothing in S3, so a failed upload leaves no partial object."""
+
+    def __init__(self, settings: Settings) -> None:
+        import boto3
+        from botocore.config import Config
+
+        files = settings.files
+        assert files.s3_bucket is not None
+        self.bucket = files.s3_bucket
+        self.client: Any = boto3.client(
+            "s3",
+            endpoint_url=files.s3_endpoint_url,
+            aws_access_key_id=files.s3_access_key,
+            aws_secret_access_key=files.s3_secret_key,
+            region_name=files.s3_region,
+            config=Config(
+                s3={"addressing_style": "path"},
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+
+    @staticmethod
+    def object_key(key: str) -> str:
+        return f"files/{_checked(key)}"
+
+    async def put(self, key: str, source: Path) -> None:
+        await asyncio.to_thread(self._put, self.object_key(key), source)
+
+    def _put(self, object_key: str, source: Path) -> None:
+        with source.open("rb") as body:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=object_key,
+                Body=body,
+                ContentLength=source.stat().st_size,
+                ContentType="application/octet-stream",
+            )
+
+    async def read(self, key: str) -> AsyncIterator[bytes]:
+        try:
+            answer = await asyncio.to_thread(
+                self.client.get_object, Bucket=self.bucket, Key=self.object_key(key)
+            )
+        except self.client.exceptions.NoSuchKey:
+            raise FileNotFoundError(key) from None
+        return _chunks(answer["Body"])
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(
+            self.client.delete_object, Bucket=self.bucket, Key=self.object_key(key)
+        )
+
+
+def make_storage(settings: Settings) -> Storage:
+    if settings.files.backend == "s3":
+        return S3Storage(settings)
+    return LocalStorage(settings.files.local_dir or settings.data_dir / "files")
+
+
+def get_storage(request: Request) -> Storage:
+    state = request.app.state
+    storage: Storage | None = getattr(state, "file_storage", None)
+    if storage is None:
+        storage = state.file_storage = make_storage(state.settings)
+    return storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]

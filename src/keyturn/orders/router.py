@@ -1,0 +1,138 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from keyturn.deps import Admin, Caller, Db, Market, SettingsDep
+from keyturn.orders import checkout, service
+from keyturn.orders.schemas import (
+    CheckoutIn,
+    OrderList,
+    OrderRead,
+    OutboxEventList,
+    Status,
+    StatusChange,
+)
+
+router = APIRouter(tags=["orders"])
+admin_router = APIRouter(prefix="/admin", tags=["admin"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string per checkout attempt; a retry with the same key returns "
+        "the same order",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=20)]
+
+
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    summary="Check out the cart (one transaction; safe to retry with Idempotency-Key)",
+    responses={
+        409: {"description": "Out of stock: `lines` names what cannot be supplied"},
+        422: {
+            "description": "Empty cart, bad address, or an Idempotency-Key reused for another body"
+        },
+    },
+)
+async def place_order(
+    db: Db,
+    caller: Caller,
+    market: Market,
+    settings: SettingsDep,
+    body: CheckoutIn,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderRead:
+    order, created = await checkout.place_order(
+        db,
+        caller=caller,
+        body=body,
+        idempotency_key=idempotency_key,
+        market=market,
+        currency=settings.market(market).currency,
+    )
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return order
+
+
+@router.get("/profile/orders", summary="Your orders, newest first")
+async def list_orders(
+    db: Db,
+    caller: Caller,
+    status: Status | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 20,
+) -> OrderList:
+    return await service.list_orders(
+        db, user_id=caller.user_id, status=status, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/profile/orders/{order_id}", summary="One of your orders with items and history")
+async def read_order(db: Db, caller: Caller, order_id: int) -> OrderRead:
+    return await service.read_order(db, order_id=order_id, user_id=caller.user_id)
+
+
+@router.post(
+    "/profile/orders/{order_id}/cancel",
+    summary="Cancel a pending or processing order; its stock goes back",
+    responses={409: {"description": "Already shipped or delivered"}},
+)
+async def cancel_order(db: Db, caller: Caller, order_id: int) -> OrderRead:
+    return await service.change_status(
+        db,
+        order_id=order_id,
+        new_status="cancelled",
+        actor="customer",
+        actor_user_id=caller.user_id,
+        owner_id=caller.user_id,
+    )
+
+
+@admin_router.get("/orders", summary="All orders of this market, newest first")
+async def admin_list_orders(
+    db: Db,
+    admin: Admin,
+    status: Status | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> OrderList:
+    return await service.list_orders(db, user_id=None, status=status, cursor=cursor, limit=limit)
+
+
+@admin_router.get("/orders/{order_id}", summary="Any order with items and history")
+async def admin_read_order(db: Db, admin: Admin, order_id: int) -> OrderRead:
+    return await service.read_order(db, order_id=order_id, user_id=None)
+
+
+@admin_router.post(
+    "/orders/{order_id}/status",
+    summary="Move an order: pending → processing → shipped → delivered, or cancelled",
+    responses={409: {"description": "Illegal transition"}},
+)
+async def change_order_status(db: Db, admin: Admin, order_id: int, body: StatusChange) -> OrderRead:
+    return await service.change_status(
+        db,
+        order_id=order_id,
+        new_status=body.status,
+        actor="admin",
+        actor_user_id=admin.user_id,
+    )
+
+
+@admin_router.get(
+    "/events",
+    summary="Order events in commit order (the outbox a webhook sender reads)",
+)
+async def list_events(
+    db: Db, admin: Admin, after: Annotated[int, Query(ge=0)] = 0, limit: Limit = 100
+) -> OutboxEventList:
+    return await service.list_events(db, after=after, limit=limit)

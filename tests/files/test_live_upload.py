@@ -1,0 +1,66 @@
+"""The upload limit against the real `keyturn serve` process over TCP: an oversized body is
+refused without the server's memory growing by its size."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.factories import auth, sign_in, upload
+from tests.harness.server import LiveServer
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path / "live").start()
+    yield server
+    server.stop()
+
+
+def memory(pid: int, field: str) -> int:
+    """`VmRSS` (resident now) or `VmHWM` (peak resident) of a process, in bytes (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field}")
+
+
+def reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
+
+
+@pytest.mark.slow
+async def test_twenty_mib_upload_is_refused_without_the_server_holding_it(
+    live: LiveServer,
+) -> None:
+    assert live.proc is not None
+    async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+        token = (await sign_in(client))["access_token"]
+        assert (await upload(client, token)).status_code == 201  # warm every code path
+        pid = live.proc.pid
+        reset_peak(pid)
+        before = memory(pid, "VmRSS")
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b'--bb\r\nContent-Disposition: form-data; name="file"; filename="x.pdf"\r\n\r\n'
+            for _ in range(20 * 16):
+                yield b"%PDF-" + b"a" * (64 * 1024 - 5)
+            yield b"\r\n--bb--\r\n"
+
+        r = await client.post(
+            "/api/v1/files",
+            content=body(),
+            headers={**auth(token), "Content-Type": "multipart/form-data; boundary=bb"},
+        )
+        assert r.status_code == 413 and r.json()["code"] == "files.too_large"
+        grew = memory(pid, "VmHWM") - before
+        assert grew < 8 * MiB, f"peak memory grew by {grew} bytes"
+
+        usage = (await client.get("/api/v1/usage", headers=auth(token))).json()
+        assert usage["counters"][0]["used"] == 1
+    assert not list((live.data_dir / "tmp").glob("*"))

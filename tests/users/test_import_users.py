@@ -1,0 +1,190 @@
+"""`keyturn import-users` and `keyturn create-admin`, through the real command."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from keyturn.cli import cli
+from keyturn.config import Settings
+from keyturn.users.models import User
+from tests.factories import STRONG_PASSWORD, auth, login, sign_in
+
+HASH_ADA = bcrypt.hashpw(b"ada's old pass", bcrypt.gensalt(rounds=10)).decode()
+HASH_BOB = bcrypt.hashpw(b"bob's old pass", bcrypt.gensalt(rounds=10)).decode()
+
+
+async def run_cli(settings: Settings, *args: str, stdin: str | None = None) -> Any:
+    env = {"KEYTURN_DATA_DIR": str(settings.data_dir), "KEYTURN_DATABASE_URL": ""}
+    if settings.database_url:
+        env["KEYTURN_DATABASE_URL"] = settings.database_url
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env, input=stdin)
+
+
+def export_json(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps(rows, indent=2))
+    return path
+
+
+JOBPSYCH_ROWS = [
+    {
+        "email": "Ada@Example.com",
+        "name": "Ada",
+        "company": "Acme",
+        "password": HASH_ADA,
+        "filesUploaded": 3,
+    },
+    {"email": "bob@example.com", "name": "Bob", "password": HASH_BOB, "filesUploaded": 0},
+]
+
+
+async def _users(app: FastAPI) -> dict[str, User]:
+    async with app.state.databases.session("us") as db:
+        return {u.email: u for u in await db.scalars(select(User)) if u.email}
+
+
+async def test_imported_user_signs_in_with_the_old_password_and_is_rehashed(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    result = await run_cli(
+        settings,
+        "import-users",
+        str(export_json(tmp_path / "users.json", JOBPSYCH_ROWS)),
+        "--market",
+        "us",
+    )
+    assert result.exit_code == 0, result.output
+    assert "us: 2 created, 0 updated, 0 unchanged" in result.output
+
+    imported = await _users(app)
+    assert imported["ada@example.com"].password_hash == HASH_ADA
+    assert imported["ada@example.com"].company == "Acme"
+
+    signed = await login(client, "ada@example.com", "ada's old pass")
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["user"]["full_name"] == "Ada"
+    after = await _users(app)
+    assert after["ada@example.com"].password_hash.startswith("$argon2id$")  # type: ignore[union-attr]
+
+    usage = await client.get("/api/v1/usage", headers=auth(signed.json()["access_token"]))
+    uploads = next(c for c in usage.json()["counters"] if c["name"] == "uploads")
+    assert uploads["used"] == 3 and uploads["remaining"] == uploads["limit"] - 3
+
+
+async def test_reimporting_changes_nothing_and_keeps_rehashed_passwords(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    path = export_json(tmp_path / "users.json", JOBPSYCH_ROWS)
+    assert (await run_cli(settings, "import-users", str(path), "--market", "us")).exit_code == 0
+    assert (await login(client, "ada@example.com", "ada's old pass")).status_code == 200
+    before = {e: (u.id, u.password_hash, u.full_name) for e, u in (await _users(app)).items()}
+
+    again = await run_cli(settings, "import-users", str(path), "--market", "us")
+    assert again.exit_code == 0, again.output
+    assert "us: 0 created, 0 updated, 2 unchanged" in again.output
+    after = {e: (u.id, u.password_hash, u.full_name) for e, u in (await _users(app)).items()}
+    assert after == before
+    signed = await login(client, "ada@example.com", "ada's old pass")
+    usage = await client.get("/api/v1/usage", headers=auth(signed.json()["access_token"]))
+    assert next(c for c in usage.json()["counters"] if c["name"] == "uploads")["used"] == 3
+
+
+async def test_a_csv_with_bad_rows_imports_nothing_and_names_each_line(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    bad = tmp_path / "users.csv"
+    bad.write_text(
+        "email,name,company,password_hash,files_uploaded\n"
+        f"carol@example.com,Carol,,{HASH_ADA},1\n"
+        "not-an-email,Dan,,,0\n"
+        f"erin@example.com,Erin,,plaintext-password,0\n"
+        f"CAROL@example.com,Carol again,,{HASH_BOB},0\n"
+        "fay@example.com,Fay,,,lots\n"
+    )
+    result = await run_cli(settings, "import-users", str(bad), "--market", "us")
+    assert result.exit_code == 1
+    for line in (
+        "line 3: invalid email",
+        "line 4: the password is not a bcrypt",
+        "line 5:",
+        "line 6:",
+    ):
+        assert f"users.csv: {line}" in result.output, result.output
+    assert "users.csv: line 2" not in result.output
+    assert "nothing was imported" in result.output
+    async with app.state.databases.session("us") as db:
+        assert await db.scalar(select(func.count()).select_from(User)) == 0
+
+
+async def test_json_errors_name_the_line_the_object_starts_on(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    rows = [*JOBPSYCH_ROWS, {"name": "No email"}]
+    path = export_json(tmp_path / "users.json", rows)
+    result = await run_cli(settings, "import-users", str(path), "--market", "us")
+    assert result.exit_code == 1
+    start = path.read_text().splitlines().index("  {", 10) + 1
+    assert f"line {start}: `email` is missing" in result.output, result.output
+
+
+async def test_files_uploaded_over_the_plan_limit_imports_nothing(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    rows = [*JOBPSYCH_ROWS, {"email": "heavy@example.com", "filesUploaded": 11}]
+    path = export_json(tmp_path / "users.json", rows)
+    result = await run_cli(settings, "import-users", str(path), "--market", "us")
+    assert result.exit_code == 1
+    assert "files_uploaded 11" in result.output and "nothing was imported" in result.output
+    assert await _users(app) == {}
+
+
+async def test_create_admin_by_email_signs_in_as_admin(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    result = await run_cli(
+        settings,
+        "create-admin",
+        "--email",
+        "Root@Example.com",
+        "--password",
+        STRONG_PASSWORD,
+        "--market",
+        "us",
+    )
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output
+    signed = await login(client, "root@example.com")
+    assert signed.status_code == 200 and signed.json()["user"]["role"] == "admin"
+    weak = await run_cli(
+        settings, "create-admin", "--email", "x@example.com", "--password", "password123"
+    )
+    assert weak.exit_code == 1 and "password.weak" in weak.output
+
+
+async def test_create_admin_promotes_an_existing_phone_user(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    user = await sign_in(client, market="us")
+    phone = user["user"]["phone_number"]
+    result = await run_cli(settings, "create-admin", "--phone", phone, "--market", "us")
+    assert result.exit_code == 0, result.output
+    assert f"admin user {user['user']['id']} promoted" in result.output
+    profile = await client.get("/api/v1/profile", headers=auth(user["access_token"]))
+    assert profile.json()["role"] == "admin"
+
+
+async def test_create_admin_asks_for_a_missing_password(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    answer = f"{STRONG_PASSWORD}\n{STRONG_PASSWORD}\n"
+    result = await run_cli(
+        settings, "create-admin", "--email", "ops@example.com", "--market", "us", stdin=answer
+    )
+    assert result.exit_code == 0, result.output
+    assert (await login(client, "ops@example.com")).status_code == 200
