@@ -8,8 +8,9 @@ API_PREFIX = "/api/v1"
 def root_routers() -> list[APIRouter]:
     from keyturn.sessions.router import wellknown_router
     from keyturn.system.router import router as system
+    from keyturn.web.router import router as web
 
-    return [system, wellknown_router]
+    return [system, wellknown_router, web]
 
 
 def api_routers() -> list[APIRouter]:

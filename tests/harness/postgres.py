@@ -69,21 +69,18 @@ class PostgresCluster:
         )
         return self
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` is a clean shutdown; `immediate` a crash (with fsync off it may lose data)."""
         self._run(
             str(PG_BIN / "pg_ctl"),
             "-D",
             str(self.dir / "data"),
             "-m",
-            "immediate",
+            mode,
             "-w",
             "stop",
             check=False,
         )
-
-    def restart(self) -> None:
-        self.stop()
-        self.start_again()
 
     def start_again(self) -> None:
         options = (
@@ -105,7 +102,7 @@ class PostgresCluster:
         )
 
     def destroy(self) -> None:
-        self.stop()
+        self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:

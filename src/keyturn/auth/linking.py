@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn.audit import service as audit
 from keyturn.auth import firewall, phone
 from keyturn.auth.otp import Otp
-from keyturn.auth.password_service import EmailTaken, new_password_hash, normalize_email
+from keyturn.auth.password_service import EmailTaken, normalize_email
+from keyturn.auth.passwords import new_password_hash
 from keyturn.auth.schemas import SendVerificationOut
 from keyturn.config import Settings
 from keyturn.errors import Conflict, Forbidden

@@ -81,27 +81,6 @@ def normalize_email(raw: str) -> str:
     return checked.normalized.lower()
 
 
-async def new_password_hash(password: str, *, personal: tuple[str | None, ...]) -> str:
-    """Check the rules (422 saying why), then argon2id of the NFC form."""
-    password = strength.normalize(password)
-    strength.check(password, personal=personal)
-    return await passwords.hash_password(password)
-
-
-async def check_password(password: str, stored: str | None) -> tuple[bool, str | None]:
-    """(matches, hash to store instead). A missing hash still costs one verification."""
-    nfc = strength.normalize(password)
-    ok, new_hash = await passwords.verify_password(nfc, stored)
-    if ok or stored is None or not stored.startswith("$2"):
-        return ok, new_hash
-    # Imported bcrypt hashes were made from the raw text, cut at bcrypt's 72 bytes.
-    raw = password.encode()
-    if raw[:72] == nfc.encode():
-        return False, None
-    ok, _ = await passwords.verify_password(raw[:72], stored)
-    return ok, (await passwords.hash_password(nfc)) if ok else None
-
-
 async def register(
     db: AsyncSession,
     *,
@@ -174,7 +153,7 @@ async def login(
     await throttle.begin_attempt(limiter, settings, market=market, account=account, ip=device.ip)
     user = await users.find_by_email(db, account)
     await db.commit()  # ends the read transaction: no lock held while hashing
-    ok, new_hash = await check_password(password, user.password_hash if user else None)
+    ok, new_hash = await passwords.check_password(password, user.password_hash if user else None)
     if not ok or user is None:
         await throttle.failed(limiter, settings, ip=device.ip)
         audit.record(
@@ -187,9 +166,7 @@ async def login(
         )
         await db.commit()
         raise InvalidCredentials("Invalid email or password.")
-    user = await db.get(User, user.id, with_for_update=True, populate_existing=True)
-    if user is None:
-        raise InvalidCredentials("Invalid email or password.")
+    await db.refresh(user, with_for_update=True)
     if not user.is_active:
         audit.record(db, "login.failed", user_id=user.id, ip=device.ip, reason="disabled")
         await db.commit()
@@ -292,7 +269,7 @@ async def reset_password(
     if reset is None or user is None or reset.used_at is not None or reset.expires_at <= utcnow():
         raise invalid
     await db.commit()  # ends the read transaction: no lock held while hashing
-    password_hash = await new_password_hash(
+    password_hash = await passwords.new_password_hash(
         new_password, personal=(user.email, user.full_name, user.company)
     )
     spent = await db.execute(
@@ -332,12 +309,12 @@ async def change_password(
     account = user.email or f"user:{user.id}"
     await throttle.begin_attempt(limiter, settings, market=caller.market, account=account, ip=ip)
     await db.commit()
-    ok, _ = await check_password(current_password, user.password_hash)
+    ok, _ = await passwords.check_password(current_password, user.password_hash)
     if not ok:
         await throttle.failed(limiter, settings, ip=ip)
         raise WrongCurrentPassword("The current password is not right.")
     await throttle.succeeded(limiter, settings, market=caller.market, account=account)
-    password_hash = await new_password_hash(
+    password_hash = await passwords.new_password_hash(
         new_password, personal=(user.email, user.full_name, user.company)
     )
     await db.refresh(user, with_for_update=True)

@@ -1,5 +1,6 @@
 """Password hashing: argon2id (at least OWASP's m=19 MiB, t=2, p=1), bcrypt verify-only for
-imported hashes, re-hash on login. Hashing runs in a worker thread, off the event loop."""
+imported hashes, re-hash on login. Hashing runs in a worker thread, off the event loop.
+New passwords pass `auth.strength` first and are hashed in NFC form."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import asyncio
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
+
+from keyturn.auth import strength
 
 _hasher = PasswordHash(
     (
@@ -34,3 +37,24 @@ async def verify_password(
         return await asyncio.to_thread(_hasher.verify_and_update, password, stored_hash)
     except Exception:  # an unreadable stored hash never matches
         return False, None
+
+
+async def new_password_hash(password: str, *, personal: tuple[str | None, ...]) -> str:
+    """Check the rules (422 saying why), then argon2id of the NFC form."""
+    password = strength.normalize(password)
+    strength.check(password, personal=personal)
+    return await hash_password(password)
+
+
+async def check_password(password: str, stored: str | None) -> tuple[bool, str | None]:
+    """(matches, hash to store instead). A missing hash still costs one verification."""
+    nfc = strength.normalize(password)
+    ok, new_hash = await verify_password(nfc, stored)
+    if ok or stored is None or not stored.startswith("$2"):
+        return ok, new_hash
+    # Imported bcrypt hashes were made from the raw text, cut at bcrypt's 72 bytes.
+    raw = password.encode()
+    if raw[:72] == nfc.encode():
+        return False, None
+    ok, _ = await verify_password(raw[:72], stored)
+    return ok, (await hash_password(nfc)) if ok else None

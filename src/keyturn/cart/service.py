@@ -44,15 +44,20 @@ def dialect_insert(db: AsyncSession, table: Any) -> Any:
 
 
 async def ensure_cart(db: AsyncSession, user_id: int) -> int:
-    """The user's cart id, creating the cart if needed; a concurrent creator is harmless."""
-    cart_id = await db.scalar(select(Cart.id).where(Cart.user_id == user_id))
+    """The user's cart id, creating the cart if needed; a concurrent creator is harmless.
+
+    The cart row is share-locked until commit (PostgreSQL; SQLite serialises writers anyway):
+    cart writes run side by side, but checkout's `FOR UPDATE` waits for them and they wait
+    for it, so a line changed during a checkout is never emptied out unordered."""
+    mine = select(Cart.id).where(Cart.user_id == user_id).with_for_update(read=True)
+    cart_id = await db.scalar(mine)
     if cart_id is None:
         await db.execute(
             dialect_insert(db, Cart)
             .values(user_id=user_id, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=[Cart.user_id])
         )
-        cart_id = await db.scalar(select(Cart.id).where(Cart.user_id == user_id))
+        cart_id = await db.scalar(mine)
     assert cart_id is not None
     return int(cart_id)
 
@@ -166,9 +171,10 @@ async def read_item(db: AsyncSession, *, user_id: int, item_id: int) -> CartLine
 async def set_quantity(
     db: AsyncSession, *, user_id: int, item_id: int, quantity: int, currency: str
 ) -> CartRead:
+    cart_id = await ensure_cart(db, user_id)
     result = await db.execute(
         update(CartItem)
-        .where(*_owned(user_id, item_id))
+        .where(CartItem.id == item_id, CartItem.cart_id == cart_id)
         .values(quantity=quantity, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -178,9 +184,10 @@ async def set_quantity(
 
 
 async def remove_item(db: AsyncSession, *, user_id: int, item_id: int, currency: str) -> CartRead:
+    cart_id = await ensure_cart(db, user_id)
     result = await db.execute(
         delete(CartItem)
-        .where(*_owned(user_id, item_id))
+        .where(CartItem.id == item_id, CartItem.cart_id == cart_id)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]

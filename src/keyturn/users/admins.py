@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.auth import phone as phones
-from keyturn.auth.password_service import new_password_hash, normalize_email
+from keyturn.auth.password_service import normalize_email
+from keyturn.auth.passwords import new_password_hash
 from keyturn.config import Settings
 from keyturn.errors import Invalid
 from keyturn.users import service as users

@@ -1,0 +1,303 @@
+"""Verify keyturn access tokens in another service, with cached JWKS.
+
+    from keyturn.client import KeyturnVerifier, VerifiedToken
+
+    verifier = KeyturnVerifier("http://keyturn.internal:8000")
+    require_user = verifier.dependency()
+
+    @app.get("/recommendations")
+    async def recommendations(user: Annotated[VerifiedToken, Depends(require_user)]): ...
+
+`verify(token)` returns a `VerifiedToken` or raises `InvalidToken`; nothing in between.
+The signature must verify under an Ed25519 key from keyturn's `/.well-known/jwks.json` (looked
+up by `kid` in our cache only, never a key or URL named by the token), the algorithm is pinned
+to EdDSA, and `exp iss aud sub sid mkt role` are required (5 s leeway for `exp`/`nbf`).
+
+Keys are cached for `jwks_ttl` seconds. A token with a `kid` the cache does not know triggers
+one refetch, at most once per 30 s, so a key rotation is learnt on its first token and a flood
+of made-up kids costs keyturn one request per 30 s; concurrent callers share one fetch. If
+keyturn cannot be reached (retried every 5 s), known keys keep verifying for `jwks_max_stale`
+seconds past the TTL; after that, or before the first fetch succeeds, `KeyturnUnavailable`
+(a subclass of `InvalidToken`; the dependency answers 503: fail closed).
+
+Trade-off: JWKS-only verification cannot see logouts, so a signed-out token is accepted until
+it expires (15 minutes at most). `introspect=True` also asks `POST /api/v1/auth/verify-token`,
+so a revoked session is refused on its next request, at the cost of one round trip to keyturn
+per verification (and the route fails closed with 503 while keyturn is down).
+"""
+
+import asyncio
+import base64
+import binascii
+import logging
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+__all__ = [
+    "InvalidToken",
+    "KeyturnUnavailable",
+    "KeyturnVerifier",
+    "TokenExpired",
+    "VerifiedToken",
+]
+
+ALGORITHMS = ["EdDSA"]
+REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub", "sid", "mkt", "role"]
+LEEWAY = 5  # seconds of clock skew tolerated on exp/nbf
+UNKNOWN_KID_COOLDOWN = 30.0  # seconds between JWKS fetches forced by an unknown kid
+FAILURE_BACKOFF = 5.0  # seconds before a failed JWKS fetch is tried again
+MAX_TOKEN_LENGTH = 4096
+
+log = logging.getLogger("keyturn.client")
+
+
+class InvalidToken(Exception):
+    """The token must not be trusted. The message is safe to show and never holds the token."""
+
+
+class TokenExpired(InvalidToken):
+    """The token was valid but its `exp` has passed: the client should refresh."""
+
+
+class KeyturnUnavailable(InvalidToken):
+    """keyturn could not be asked (JWKS or introspection), so the token cannot be trusted."""
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    user_id: int
+    session_id: str
+    market: str
+    role: str
+    claims: Mapping[str, Any]
+
+
+_bearer = HTTPBearer(auto_error=False, description="keyturn access token")
+
+
+class KeyturnVerifier:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        audience: str = "keyturn",
+        issuer: str = "keyturn",
+        jwks_ttl: float = 300,
+        introspect: bool = False,
+        jwks_max_stale: float = 3600,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`transport` or `http_client` replace the network (tests pass an `ASGITransport`);
+        a client passed in is not closed by `aclose()`. `clock` is for tests."""
+        self.base_url = base_url.rstrip("/")
+        self.audience = audience
+        self.issuer = issuer
+        self.jwks_ttl = jwks_ttl
+        self.introspect = introspect
+        self.jwks_max_stale = jwks_max_stale
+        self._own_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
+        self._clock = clock
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._fetched_at = -math.inf  # last successful JWKS fetch
+        self._next_forced = -math.inf  # no fetch for an unknown kid before this
+        self._retry_at = -math.inf  # no fetch at all before this (after a failure)
+        self._generation = 0  # bumped by every fetch attempt, so waiters do not repeat it
+        self._lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> "KeyturnVerifier":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def verify(self, token: str) -> VerifiedToken:
+        """The token's identity, or `InvalidToken` (`TokenExpired`, `KeyturnUnavailable`)."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("Invalid access token.")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("Invalid access token.") from None
+        kid = header.get("kid")
+        # `crit` and `b64` change how a token must be read; keyturn never sends them.
+        if header.get("alg") not in ALGORITHMS or "crit" in header or "b64" in header:
+            raise InvalidToken("Invalid access token.")
+        if not isinstance(kid, str) or not 0 < len(kid) <= 200:
+            raise InvalidToken("Invalid access token.")
+        key = await self._key(kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": REQUIRED_CLAIMS},
+                leeway=LEEWAY,
+            )
+            verified = VerifiedToken(
+                user_id=_user_id(claims["sub"]),
+                session_id=_text(claims["sid"]),
+                market=_text(claims["mkt"]),
+                role=_text(claims["role"]),
+                claims=MappingProxyType(claims),
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired("The access token has expired.") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise InvalidToken("Invalid access token.") from None
+        if self.introspect:
+            return await self._introspect(token, verified)
+        return verified
+
+    def dependency(self) -> Callable[..., Awaitable[VerifiedToken]]:
+        """A FastAPI dependency: the caller's `VerifiedToken`, or 401 with
+        `WWW-Authenticate: Bearer` (503 with `Retry-After` while keyturn cannot be asked)."""
+
+        async def require_user(
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        ) -> VerifiedToken:
+            if credentials is None:
+                raise HTTPException(
+                    401,
+                    "Sign in first: send `Authorization: Bearer <access_token>`.",
+                    headers={"WWW-Authenticate": 'Bearer realm="keyturn"'},
+                )
+            try:
+                return await self.verify(credentials.credentials)
+            except KeyturnUnavailable as exc:
+                raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
+            except InvalidToken as exc:
+                challenge = 'Bearer realm="keyturn", error="invalid_token", '
+                challenge += f'error_description="{exc}"'
+                raise HTTPException(
+                    401, str(exc), headers={"WWW-Authenticate": challenge}
+                ) from None
+
+        return require_user
+
+    # JWKS -------------------------------------------------------------------------------------
+
+    async def _key(self, kid: str) -> Ed25519PublicKey:
+        now = self._clock()
+        if now >= self._retry_at:
+            if now - self._fetched_at >= self.jwks_ttl:
+                await self._refetch(self._generation, forced=False)
+            elif kid not in self._keys and now >= self._next_forced:
+                await self._refetch(self._generation, forced=True)
+        key = self._keys.get(kid)
+        age = self._clock() - self._fetched_at
+        if age > self.jwks_ttl + self.jwks_max_stale:
+            raise KeyturnUnavailable("Cannot verify access tokens right now; retry shortly.")
+        if key is None:
+            raise InvalidToken("Invalid access token.")
+        return key
+
+    async def _refetch(self, generation: int, *, forced: bool) -> None:
+        """One fetch at a time; whoever waited for it uses its result instead of fetching."""
+        async with self._lock:
+            if generation != self._generation:
+                return
+            self._generation += 1
+            if forced:
+                self._next_forced = self._clock() + UNKNOWN_KID_COOLDOWN
+            try:
+                self._keys = await self._fetch_jwks()
+                self._fetched_at = self._clock()
+            except (httpx.HTTPError, ValueError) as exc:
+                self._retry_at = self._clock() + FAILURE_BACKOFF
+                log.warning("keyturn JWKS fetch failed: %s", type(exc).__name__)
+
+    async def _fetch_jwks(self) -> dict[str, Ed25519PublicKey]:
+        response = await self._http.get(f"{self.base_url}/.well-known/jwks.json")
+        response.raise_for_status()
+        document = response.json()
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise ValueError("not a JWKS document")
+        keys = {}
+        for jwk in document["keys"]:
+            parsed = _ed25519(jwk)
+            if parsed is not None:
+                keys[jwk["kid"]] = parsed
+        return keys
+
+    # Introspection ----------------------------------------------------------------------------
+
+    async def _introspect(self, token: str, verified: VerifiedToken) -> VerifiedToken:
+        """Ask keyturn whether the session is still live; the role it answers is current."""
+        try:
+            response = await self._http.post(
+                f"{self.base_url}/api/v1/auth/verify-token", json={"token": token}
+            )
+        except httpx.HTTPError:
+            raise KeyturnUnavailable(
+                "Cannot verify access tokens right now; retry shortly."
+            ) from None
+        if response.status_code != 200:
+            log.warning("keyturn introspection answered %s", response.status_code)
+            raise KeyturnUnavailable("Cannot verify access tokens right now; retry shortly.")
+        try:
+            body = response.json()
+        except ValueError:
+            raise KeyturnUnavailable(
+                "Cannot verify access tokens right now; retry shortly."
+            ) from None
+        if not isinstance(body, dict) or body.get("active") is not True:
+            raise InvalidToken("The session has ended; sign in again.")
+        if body.get("sub") != str(verified.user_id) or body.get("sid") != verified.session_id:
+            raise InvalidToken("Invalid access token.")
+        role = body.get("role")
+        if isinstance(role, str) and role != verified.role:
+            return VerifiedToken(
+                verified.user_id, verified.session_id, verified.market, role, verified.claims
+            )
+        return verified
+
+
+def _user_id(sub: Any) -> int:
+    if not isinstance(sub, str) or not re.fullmatch(r"[1-9][0-9]{0,18}", sub):
+        raise ValueError("sub is not a user id")
+    return int(sub)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError("claim is not a string")
+    return value
+
+
+def _ed25519(jwk: Any) -> Ed25519PublicKey | None:
+    """An Ed25519 signing key from one JWKS entry, or None for anything else."""
+    if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
+        return None
+    if (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519"):
+        return None
+    if jwk.get("alg", "EdDSA") != "EdDSA" or jwk.get("use", "sig") != "sig":
+        return None
+    x = jwk.get("x")
+    if not isinstance(x, str):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError):
+        return None

@@ -1,0 +1,189 @@
+"""The /app page in headless Chromium against the real `keyturn serve` (DESIGN §9)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.factories import new_phone
+from tests.harness.server import LiveServer
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SCREENSHOT = Path("/tmp/keyturn-app.png")
+DEVICE = "Playwright laptop"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(
+        tmp_path_factory.mktemp("web-app"), env={"KEYTURN_LOAD_DEMO_CATALOG": "true"}
+    ).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def page(server: LiveServer) -> Iterator[Page]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10_000)
+        yield context.new_page()
+        browser.close()
+
+
+def sign_in(page: Page, server: LiveServer, phone: str) -> dict[str, Any]:
+    """Phone sign-in through the page, code filled by its dev-outbox button."""
+    page.fill("#phone", phone)
+    page.fill("#device-name", DEVICE)
+    page.click("#send-code")
+    expect(page.locator("#code-form")).to_be_visible()
+    expect(page.locator(".hint")).to_contain_text("in the console and in the dev outbox")
+    page.click("#fill-code")
+    outbox = httpx.get(
+        f"{server.url}/api/v1/dev/outbox", params={"to": phone}, headers={"X-Market": "us"}
+    ).json()
+    expect(page.locator("#code")).to_have_value(outbox["items"][0]["code"])
+    with page.expect_response(re.compile(r"/api/v1/auth/verify-code$")) as answer:
+        page.click("#verify")
+    tokens: dict[str, Any] = answer.value.json()
+    expect(page.locator("#who")).to_have_text(phone)
+    return tokens
+
+
+def sign_in_elsewhere(server: LiveServer, phone: str, device: str) -> None:
+    """The same person signs in on another device, straight through the API."""
+    with httpx.Client(base_url=server.url, headers={"X-Market": "us"}, timeout=10) as http:
+        assert http.post("/api/v1/auth/send-verification", json={"phone": phone}).is_success
+        code = http.get("/api/v1/dev/outbox", params={"to": phone}).json()["items"][0]["code"]
+        body = {"phone": phone, "verification_code": code, "device_name": device}
+        assert http.post("/api/v1/auth/verify-code", json=body).is_success
+
+
+def first_buyable(products: list[dict[str, Any]], n: int) -> list[tuple[int, str]]:
+    """(product id, price of the SKU the page preselects: the first in stock)."""
+    picked = []
+    for product in products:
+        sku = next((s for s in product["skus"] if s["in_stock"]), None)
+        if sku:
+            picked.append((product["id"], sku["price"]))
+    return picked[:n]
+
+
+def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
+    server: LiveServer, page: Page
+) -> None:
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    products = httpx.get(
+        f"{server.url}/api/v1/products", params={"limit": 12}, headers={"X-Market": "us"}
+    ).json()["items"]
+    (first, first_price), (second, second_price), (third, _) = first_buyable(products, 3)
+    subtotal = f"{Decimal(first_price) + Decimal(second_price)} USD"
+
+    page.goto(f"{server.url}/app")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.select_option("#market", "us")
+    expect(page.locator("li.product")).to_have_count(12)
+
+    phone = new_phone()
+    tokens = sign_in(page, server, phone)
+    assert tokens["refresh_token"] is None  # it went into the HttpOnly cookie
+
+    for product_id in (first, second):
+        page.click(f'li.product[data-product-id="{product_id}"] button.primary')
+    lines = page.locator("#cart-lines > li")
+    expect(lines).to_have_count(2)
+    expect(page.locator("#cart-subtotal")).to_have_text(subtotal)
+    page.click(f'li.product[data-product-id="{third}"] button.heart')
+    expect(page.locator("#wishlist-items > li")).to_have_count(1)
+
+    page.click("#logout")
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#cart")).to_be_hidden()
+
+    sign_in_elsewhere(server, phone, "Tablet")
+    tokens = sign_in(page, server, phone)
+    expect(lines).to_have_count(2)
+    expect(page.locator("#cart-subtotal")).to_have_text(subtotal)
+    expect(page.locator("#wishlist-items > li")).to_have_count(1)
+
+    devices = page.locator("#device-list > li")
+    expect(devices).to_have_count(2)
+    page.click('#device-list button[aria-label="Sign Tablet out"]')
+    expect(devices).to_have_count(1)
+
+    lines.first.locator("input.qty").fill("2")
+    lines.first.locator("input.qty").dispatch_event("change")
+    subtotal = f"{2 * Decimal(first_price) + Decimal(second_price)} USD"
+    expect(page.locator("#cart-subtotal")).to_have_text(subtotal)
+    page.click("#wishlist-items > li button:text('Move to cart')")
+    expect(lines).to_have_count(3)
+    expect(page.locator("#wishlist-items > li")).to_have_count(0)
+    lines.nth(2).locator("button:text('Remove')").click()
+    expect(lines).to_have_count(2)
+    expect(page.locator("#cart-subtotal")).to_have_text(subtotal)
+
+    # A reload keeps the person signed in through the refresh cookie, not through storage.
+    with page.expect_response(re.compile(r"/api/v1/auth/refresh$")) as refreshed:
+        page.reload()
+    reloaded_token = refreshed.value.json()["access_token"]
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#who")).to_have_text(phone)
+    expect(page.locator("#cart-subtotal")).to_have_text(subtotal)
+
+    form = page.locator("#checkout-form")
+    form.locator('[name="full_name"]').fill("Ada Shopper")
+    form.locator('[name="line1"]').fill("1 Infinite Loop")
+    form.locator('[name="city"]').fill("Chicago")
+    form.locator('[name="postal_code"]').fill("60601")
+    page.click("#place-order")
+    orders = page.locator("#order-list > li")
+    expect(orders).to_have_count(1)
+    expect(orders.first.locator(".order-number")).to_have_text(re.compile(r"^US-\d+$"))
+    expect(orders.first.locator(".amount")).to_have_text(subtotal)
+    expect(page.locator("#order-detail")).to_contain_text("1 Infinite Loop")
+    expect(page.locator("#cart-lines > li")).to_have_count(0)
+    page.click("#order-detail button:text('Cancel order')")
+    expect(orders.first.locator(".badge")).to_have_text("cancelled")
+
+    current = page.locator("#device-list > li.current")
+    expect(current).to_have_count(1)
+    expect(current).to_contain_text(DEVICE)
+    expect(current).to_contain_text("This device")
+
+    stored = page.evaluate(
+        "() => [localStorage, sessionStorage].flatMap(s => Object.values(s)).join('\\n')"
+        " + '\\n' + document.cookie"
+    )
+    assert tokens["access_token"] not in stored
+    assert reloaded_token not in stored
+    assert "eyJ" not in stored  # no JWT of any kind
+
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert problems == []
