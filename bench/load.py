@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -136,8 +138,10 @@ async def drive(
     concurrency: int,
     seed: int,
     recorder: Recorder | None,
+    max_seconds: float = 600,
 ) -> float:
-    """Send exactly `requests` requests from `concurrency` workers; returns the wall time.
+    """Send `requests` requests from `concurrency` workers (fewer if `max_seconds` passes
+    first); returns the wall time.
 
     Each worker owns its own users (user i belongs to worker i % concurrency), so one
     refresh token is never redeemed by two requests at once, as on one real device."""
@@ -145,12 +149,14 @@ async def drive(
     weights = [weight for _, weight in MIX]
     remaining = requests
 
+    deadline = time.perf_counter() + max_seconds
+
     async def worker(index: int) -> None:
         nonlocal remaining
         rng = random.Random(seed * 1000 + index)
         mine = users[index::concurrency]
         turn = 0
-        while remaining > 0:
+        while remaining > 0 and time.perf_counter() < deadline:
             remaining -= 1
             name = rng.choices(names, weights)[0]
             user = mine[turn % len(mine)]
@@ -203,6 +209,27 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time of every process in a process group (the server and its workers), Linux."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     if urlsplit(args.url).hostname != "127.0.0.1":
         raise SystemExit("the load generator only sends traffic to 127.0.0.1")
@@ -230,6 +257,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             )
         recorder = Recorder()
         cpu_before = cpu_seconds()
+        server_before = group_cpu_seconds(args.server_pgid) if args.server_pgid else 0.0
+        machine_before = machine_cpu()
         wall = await drive(
             client,
             users,
@@ -238,8 +267,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             concurrency=args.concurrency,
             seed=args.seed,
             recorder=recorder,
+            max_seconds=args.max_seconds,
         )
         load_cpu = cpu_seconds() - cpu_before
+        server_cpu = group_cpu_seconds(args.server_pgid) - server_before if args.server_pgid else 0
+        machine_busy = machine_cpu()[0] - machine_before[0]
     result = summarise(recorder, wall)
     result["sign_in"] = {
         "users": len(users),
@@ -247,8 +279,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "per_second": round(len(users) / sign_in_seconds, 1),
     }
     result["warmup_requests"] = args.warmup
+    result["stopped_by_time_limit"] = result["requests"] < args.requests
     result["load_generator_cpu_seconds"] = round(load_cpu, 2)
     result["load_generator_cores_busy"] = round(load_cpu / wall, 2)
+    if args.server_pgid:
+        result["server_cores_busy"] = round(server_cpu / wall, 2)
+        # CPU per request barely depends on what else runs on the machine; rates do.
+        result["server_cpu_ms_per_request"] = round(
+            server_cpu / max(result["requests"], 1) * 1000, 2
+        )
+    # Whole machine, so other work running at the same time shows: busy - server - generator.
+    result["machine_cores_busy"] = round(machine_busy / wall, 2)
     return result
 
 
@@ -259,6 +300,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--users", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=500, help="unmeasured requests first")
+    parser.add_argument(
+        "--max-seconds", type=float, default=110, help="stop the measured phase after this"
+    )
+    parser.add_argument("--server-pgid", type=int, help="measure this process group's CPU")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     return parser.parse_args(argv)
 

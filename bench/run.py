@@ -70,13 +70,13 @@ def prepare_postgres(url: str, data_dir: Path) -> None:
     from keyturn.config import Settings
     from keyturn.db import migrate
 
-    settings = Settings(_env_file=None, data_dir=data_dir, database_url=url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=url)
     migrate(settings)
     load_demo_catalog(settings, settings.market_codes)
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str], data_dir: Path, workers: int) -> Iterator[str]:
+def server(env: dict[str, str], data_dir: Path, workers: int) -> Iterator[tuple[str, int]]:
     port = free_port()
     log = data_dir / "server.log"
     command = [
@@ -100,7 +100,7 @@ def server(env: dict[str, str], data_dir: Path, workers: int) -> Iterator[str]:
                 raise SystemExit("keyturn serve did not become healthy within 60 s")
             time.sleep(0.2)
         time.sleep(1)  # let every worker finish importing, not just the first to answer
-        yield url
+        yield url, proc.pid
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -111,11 +111,12 @@ def server(env: dict[str, str], data_dir: Path, workers: int) -> Iterator[str]:
                 proc.wait(5)
 
 
-def run_load(url: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_load(url: str, pgid: int, args: argparse.Namespace) -> dict[str, Any]:
     command = [
         sys.executable, "-m", "bench.load", "--url", url,
         "--requests", str(args.requests), "--concurrency", str(args.concurrency),
         "--users", str(args.users), "--warmup", str(args.warmup),
+        "--max-seconds", str(args.max_seconds), "--server-pgid", str(pgid),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=True, timeout=600)
     result: dict[str, Any] = json.loads(done.stdout)
@@ -163,8 +164,10 @@ def report(result: dict[str, Any]) -> str:
             f"{row['p95_ms']:>8} {row['p99_ms']:>8} {errors:>7}"
         )
     lines.append(
-        f"load generator: {result['load_generator_cores_busy']} cores busy "
-        f"(of {result['machine']['cpus']}, shared with the server)"
+        f"cores busy (of {result['machine']['cpus']}): server {result['server_cores_busy']}, "
+        f"load generator {result['load_generator_cores_busy']}, "
+        f"whole machine {result['machine_cores_busy']}; "
+        f"server CPU {result['server_cpu_ms_per_request']} ms per request"
     )
     return "\n".join(lines)
 
@@ -182,6 +185,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--users", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument(
+        "--max-seconds", type=float, default=110, help="cap on the measured phase's duration"
+    )
     parser.add_argument("--no-save", action="store_true", help="print only")
     args = parser.parse_args()
     if args.database_url:
@@ -201,8 +207,8 @@ def main() -> None:
         if url:
             env["KEYTURN_DATABASE_URL"] = url
             prepare_postgres(url, data_dir)
-        with server(env, data_dir, args.workers) as base_url:
-            measured = run_load(base_url, args)
+        with server(env, data_dir, args.workers) as (base_url, pgid):
+            measured = run_load(base_url, pgid, args)
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "backend": args.backend,
@@ -214,6 +220,8 @@ def main() -> None:
         **measured,
     }
     print(report(result))
+    if result["stopped_by_time_limit"]:
+        print(f"stopped by --max-seconds after {result['requests']} of {args.requests} requests")
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-{args.backend}.json"

@@ -30,4 +30,3 @@ async def test_app_scripts_and_styles_are_served_from_the_package(
         assert response.headers["cache-control"] == "no-cache"  # revalidated, never stale
     missing = await client.get("/app/static/nope.js")
     assert missing.status_code == 404
-

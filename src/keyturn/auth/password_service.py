@@ -149,7 +149,10 @@ async def login(
     guest_claims: AccessClaims | None,
 ) -> TokenResponse:
     """Sign in; wrong password and unknown email give the same 401 in about the same time."""
-    account = email.strip().lower()
+    try:
+        account = normalize_email(email)
+    except InvalidEmail:  # cannot match an account, but gets the same answer and cost
+        account = email.strip().lower()
     await throttle.begin_attempt(limiter, settings, market=market, account=account, ip=device.ip)
     user = await users.find_by_email(db, account)
     await db.commit()  # ends the read transaction: no lock held while hashing

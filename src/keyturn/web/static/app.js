@@ -67,8 +67,8 @@ function showError(err) {
   if (err.status === 401 && !auth.signedIn) return; // the signed-out handler already said so
   const parts = [err.message];
   const problem = err.problem;
-  if (Array.isArray(problem.errors)) {
-    for (const e of problem.errors) parts.push(`${e.field}: ${e.message}`);
+  if (Array.isArray(problem.errors) && problem.errors.length) {
+    parts.push(`(${problem.errors.map((e) => `${e.field}: ${e.message}`).join("; ")})`);
   }
   if (typeof problem.attempts_remaining === "number") {
     parts.push(`${plural(problem.attempts_remaining, "attempt")} left.`);
