@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.harness.postgres import PostgresCluster, free_port
 
 from bench.load import MIX
+from tests.harness.postgres import PostgresCluster, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

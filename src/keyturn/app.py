@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Content-Type",
             "X-Market",
             "Idempotency-Key",
+            "X-Refresh-Transport",
             "X-Request-ID",
         ],
     )

@@ -17,8 +17,9 @@ Keys are cached for `jwks_ttl` seconds. A token with a `kid` the cache does not 
 one refetch, at most once per 30 s, so a key rotation is learnt on its first token and a flood
 of made-up kids costs keyturn one request per 30 s; concurrent callers share one fetch. If
 keyturn cannot be reached (retried every 5 s), known keys keep verifying for `jwks_max_stale`
-seconds past the TTL; after that, or before the first fetch succeeds, `KeyturnUnavailable`
-(a subclass of `InvalidToken`; the dependency answers 503: fail closed).
+seconds past the TTL; after that, before the first fetch succeeds, or for a kid that could not
+be looked up, `KeyturnUnavailable` (a subclass of `InvalidToken`; the dependency answers 503:
+fail closed).
 
 Trade-off: JWKS-only verification cannot see logouts, so a signed-out token is accepted until
 it expires (15 minutes at most). `introspect=True` also asks `POST /api/v1/auth/verify-token`,
@@ -116,6 +117,7 @@ class KeyturnVerifier:
         self._fetched_at = -math.inf  # last successful JWKS fetch
         self._next_forced = -math.inf  # no fetch for an unknown kid before this
         self._retry_at = -math.inf  # no fetch at all before this (after a failure)
+        self._last_fetch_failed = False
         self._generation = 0  # bumped by every fetch attempt, so waiters do not repeat it
         self._lock = asyncio.Lock()
 
@@ -208,6 +210,8 @@ class KeyturnVerifier:
         age = self._clock() - self._fetched_at
         if age > self.jwks_ttl + self.jwks_max_stale:
             raise KeyturnUnavailable("Cannot verify access tokens right now; retry shortly.")
+        if key is None and self._last_fetch_failed:  # perhaps a new key we could not learn
+            raise KeyturnUnavailable("Cannot verify access tokens right now; retry shortly.")
         if key is None:
             raise InvalidToken("Invalid access token.")
         return key
@@ -223,7 +227,9 @@ class KeyturnVerifier:
             try:
                 self._keys = await self._fetch_jwks()
                 self._fetched_at = self._clock()
+                self._last_fetch_failed = False
             except (httpx.HTTPError, ValueError) as exc:
+                self._last_fetch_failed = True
                 self._retry_at = self._clock() + FAILURE_BACKOFF
                 log.warning("keyturn JWKS fetch failed: %s", type(exc).__name__)
 

@@ -283,6 +283,15 @@ async def test_known_keys_keep_working_while_keyturn_is_briefly_down(
     await verifier.verify(token)
 
     transport.down = True
+    stranger = jwt.encode(
+        jwt.decode(token, options={"verify_signature": False}),
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": "maybe-a-new-key"},
+    )
+    with pytest.raises(KeyturnUnavailable):  # an unknown kid cannot be looked up: 503, not 401
+        await verifier.verify(stranger)
+
     clock.now += 400  # past the TTL: the refetch fails, the cached keys still verify
     assert (await verifier.verify(token)).user_id
     attempts = transport.count(JWKS)

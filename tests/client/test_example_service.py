@@ -1,8 +1,8 @@
 """The example downstream service and keyturn, both in-process, talking over real HTTP."""
 
 import httpx
-from examples.downstream_service.app import create_app
 
+from examples.downstream_service.app import create_app
 from keyturn.client import KeyturnVerifier
 from tests.factories import auth, sign_in
 

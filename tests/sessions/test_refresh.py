@@ -114,3 +114,28 @@ async def test_session_past_its_absolute_lifetime_cannot_refresh(app, client) ->
     assert (
         await client.get("/api/v1/profile", headers=auth(signed["access_token"]))
     ).status_code == 401
+
+
+async def test_refresh_finds_its_market_without_x_market(client) -> None:
+    signed = await sign_in(client, market="us")
+    assert signed["refresh_token"].startswith("us.")
+    r = await client.post("/api/v1/auth/refresh", json={"refresh_token": signed["refresh_token"]})
+    assert r.status_code == 200 and r.json()["user"]["market"] == "us"
+
+
+async def test_refresh_token_with_another_markets_header_is_403_and_not_spent(client) -> None:
+    signed = await sign_in(client, market="us")
+    r = await client.post(
+        "/api/v1/auth/refresh",
+        json={"refresh_token": signed["refresh_token"]},
+        headers={"X-Market": "kg"},
+    )
+    assert r.status_code == 403 and r.json()["code"] == "auth.forbidden"
+    assert (await refresh(client, signed["refresh_token"])).status_code == 200
+
+
+async def test_a_forged_market_prefix_finds_nothing(client) -> None:
+    signed = await sign_in(client, market="us")
+    forged = "kg." + signed["refresh_token"].split(".", 1)[1]
+    r = await client.post("/api/v1/auth/refresh", json={"refresh_token": forged})
+    assert r.status_code == 401

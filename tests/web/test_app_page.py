@@ -80,13 +80,13 @@ def sign_in_elsewhere(server: LiveServer, phone: str, device: str) -> None:
         assert http.post("/api/v1/auth/verify-code", json=body).is_success
 
 
-def first_buyable(products: list[dict[str, Any]], n: int) -> list[tuple[int, str]]:
-    """(product id, price of the SKU the page preselects: the first in stock)."""
+def first_buyable(products: list[dict[str, Any]], n: int) -> list[tuple[int, str, int]]:
+    """(product id, price and id of the SKU the page preselects: the first in stock)."""
     picked = []
     for product in products:
         sku = next((s for s in product["skus"] if s["in_stock"]), None)
         if sku:
-            picked.append((product["id"], sku["price"]))
+            picked.append((product["id"], sku["price"], sku["id"]))
     return picked[:n]
 
 
@@ -102,7 +102,9 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     products = httpx.get(
         f"{server.url}/api/v1/products", params={"limit": 12}, headers={"X-Market": "us"}
     ).json()["items"]
-    (first, first_price), (second, second_price), (third, _) = first_buyable(products, 3)
+    (first, first_price, first_sku), (second, second_price, _), (third, _, _) = first_buyable(
+        products, 3
+    )
     subtotal = f"{Decimal(first_price) + Decimal(second_price)} USD"
 
     page.goto(f"{server.url}/app")
@@ -137,8 +139,10 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     page.click('#device-list button[aria-label="Sign Tablet out"]')
     expect(devices).to_have_count(1)
 
-    lines.first.locator("input.qty").fill("2")
-    lines.first.locator("input.qty").dispatch_event("change")
+    # Two quick clicks add in either order: find the first product's line by its SKU.
+    first_line = page.locator(f'#cart-lines > li[data-sku-id="{first_sku}"]')
+    first_line.locator("input.qty").fill("2")
+    first_line.locator("input.qty").dispatch_event("change")
     subtotal = f"{2 * Decimal(first_price) + Decimal(second_price)} USD"
     expect(page.locator("#cart-subtotal")).to_have_text(subtotal)
     page.click("#wishlist-items > li button:text('Move to cart')")

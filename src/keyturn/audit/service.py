@@ -21,6 +21,7 @@ EVENTS = {
     "account.disabled",
     "account.enabled",
     "account.linked",
+    "account.promoted",
 }
 
 

@@ -14,7 +14,16 @@ from keyturn.auth.schemas import (
     TokenResponse,
     VerifyCodeIn,
 )
-from keyturn.deps import Caller, ClientIp, Db, KeyringDep, Limiter, Market, SettingsDep
+from keyturn.deps import (
+    Caller,
+    ClientIp,
+    DatabasesDep,
+    Db,
+    KeyringDep,
+    Limiter,
+    Market,
+    SettingsDep,
+)
 from keyturn.deps import OptionalClaims as BearerClaims
 from keyturn.errors import Unauthorized
 from keyturn.sessions.service import Device
@@ -140,7 +149,7 @@ async def start_guest(
 async def refresh(
     request: Request,
     response: Response,
-    db: Db,
+    databases: DatabasesDep,
     settings: SettingsDep,
     keyring: KeyringDep,
     market: Market,
@@ -156,7 +165,12 @@ async def refresh(
         cookies.check_origin(request, settings)
     try:
         tokens = await service.refresh(
-            db, settings=settings, keyring=keyring, market=market, refresh_token=token, ip=ip
+            databases,
+            settings=settings,
+            keyring=keyring,
+            requested_market=market if "x-market" in request.headers else None,
+            refresh_token=token,
+            ip=ip,
         )
     except Unauthorized as refused:
         if from_cookie:  # a dead cookie is of no use to the browser

@@ -9,13 +9,13 @@ from keyturn.auth import firewall, guest, phone
 from keyturn.auth.otp import Otp, TooManyAttempts, WrongCode
 from keyturn.auth.schemas import MessageOut, SendVerificationOut, TokenResponse
 from keyturn.config import Settings
-from keyturn.db import utcnow
+from keyturn.db import Databases, utcnow
 from keyturn.errors import Forbidden, Unauthorized
 from keyturn.logs import get_logger, mask_phone
 from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
-from keyturn.sessions.tokens import AccessClaims
+from keyturn.sessions.tokens import AccessClaims, refresh_token_market
 from keyturn.users import service as users
 from keyturn.users.models import User
 from keyturn.users.schemas import UserRead
@@ -151,17 +151,24 @@ async def start_guest(
 
 
 async def refresh(
-    db: AsyncSession,
+    databases: Databases,
     *,
     settings: Settings,
     keyring: Keyring,
-    market: str,
+    requested_market: str | None,
     refresh_token: str,
     ip: str | None,
 ) -> TokenResponse:
-    issued, user = await sessions.refresh(
-        db, settings, keyring, refresh_token=refresh_token, market=market, ip=ip
-    )
+    """Redeem on the token's own market; an `X-Market` naming another one is refused."""
+    market = refresh_token_market(refresh_token)
+    if market not in settings.market_codes:
+        raise Unauthorized("Invalid or expired refresh token.")
+    if requested_market is not None and requested_market != market:
+        raise Forbidden("This token belongs to another market.")
+    async with databases.session(market) as db:
+        issued, user = await sessions.refresh(
+            db, settings, keyring, refresh_token=refresh_token, market=market, ip=ip
+        )
     return token_response(issued, user)
 
 

@@ -76,7 +76,7 @@ async def _issue(
     market: str,
     parent_id: int | None,
 ) -> IssuedTokens:
-    refresh, refresh_hash = new_refresh_token()
+    refresh, refresh_hash = new_refresh_token(market)
     expires = min(utcnow() + settings.tokens.refresh_idle_ttl, session.expires_at)
     db.add(
         RefreshToken(

@@ -97,10 +97,19 @@ def verify_access_token(settings: Settings, keyring: Keyring, token: str) -> Acc
         raise Unauthorized("Invalid access token.") from None
 
 
-def new_refresh_token() -> tuple[str, str]:
-    """An opaque 256-bit token and the SHA-256 hex we store instead of it."""
-    token = secrets.token_urlsafe(32)
+def new_refresh_token(market: str) -> tuple[str, str]:
+    """An opaque token (`<market>.` + 256 random bits) and the SHA-256 hex we store instead.
+
+    The market prefix lets a refresh find its database without `X-Market` (a browser's
+    refresh cookie carries no header); it is not a secret and grants nothing on its own.
+    """
+    token = f"{market}.{secrets.token_urlsafe(32)}"
     return token, hash_refresh_token(token)
+
+
+def refresh_token_market(token: str) -> str | None:
+    market, dot, _ = token.partition(".")
+    return market if dot and market.isalpha() and market.islower() else None
 
 
 def hash_refresh_token(token: str) -> str:

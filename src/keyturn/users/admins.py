@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn.audit import service as audit
 from keyturn.auth import phone as phones
 from keyturn.auth.password_service import normalize_email
 from keyturn.auth.passwords import new_password_hash
@@ -66,5 +67,6 @@ async def create_admin(
     user.role = "admin"
     user.is_active = True
     await db.flush()
+    audit.record(db, "account.promoted", user_id=user.id, by="cli", created=created)
     await db.commit()
     return AdminResult(user_id=user.id, created=created)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 08:28:16.810757
+Create Date: 2026-11-21 09:06:42.672584
 """
 
 from collections.abc import Sequence
@@ -51,6 +51,17 @@ def upgrade() -> None:
         batch_op.create_index("ix_dev_messages_recipient_id", ["recipient", "id"], unique=False)
 
     op.create_table(
+        "outbox_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
+    )
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_events_topic"), ["topic"], unique=False)
+
+    op.create_table(
         "phone_challenges",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("phone_number", sa.String(length=20), nullable=False),
@@ -63,6 +74,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_phone_challenges")),
         sa.UniqueConstraint("phone_number", name=op.f("uq_phone_challenges_phone_number")),
     )
+    op.create_table(
+        "products",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("search_name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("image_url", sa.String(length=2048), nullable=True),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
+    )
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_products_search_name"), ["search_name"], unique=False)
+
     op.create_table(
         "users",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -88,6 +114,110 @@ def upgrade() -> None:
         sa.UniqueConstraint("phone_number", name=op.f("uq_users_phone_number")),
     )
     op.create_table(
+        "addresses",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("label", sa.String(length=50), nullable=True),
+        sa.Column("full_name", sa.String(length=200), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("line1", sa.String(length=200), nullable=False),
+        sa.Column("line2", sa.String(length=200), nullable=True),
+        sa.Column("city", sa.String(length=100), nullable=False),
+        sa.Column("region", sa.String(length=100), nullable=True),
+        sa.Column("postal_code", sa.String(length=20), nullable=True),
+        sa.Column("country", sa.String(length=2), nullable=False),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_addresses_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_addresses")),
+    )
+    with op.batch_alter_table("addresses", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_addresses_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "carts",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_carts_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_carts")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_carts_user_id")),
+    )
+    op.create_table(
+        "files",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=128), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=64), nullable=False),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_files_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_files")),
+        sa.UniqueConstraint("storage_key", name=op.f("uq_files_storage_key")),
+    )
+    with op.batch_alter_table("files", schema=None) as batch_op:
+        batch_op.create_index("ix_files_user_id_id", ["user_id", "id"], unique=False)
+
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_number", sa.String(length=32), nullable=True),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("total_amount", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("shipping_address", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=True),
+        sa.Column("request_hash", sa.String(length=64), nullable=True),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('pending', 'processing', 'shipped', 'delivered', 'cancelled')",
+            name=op.f("ck_orders_status"),
+        ),
+        sa.CheckConstraint("total_amount >= 0", name=op.f("ck_orders_total_not_negative")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_orders_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
+        sa.UniqueConstraint("order_number", name=op.f("uq_orders_order_number")),
+        sa.UniqueConstraint(
+            "user_id", "idempotency_key", name=op.f("uq_orders_user_id_idempotency_key")
+        ),
+    )
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.create_index("ix_orders_status_id", ["status", "id"], unique=False)
+        batch_op.create_index("ix_orders_user_id_id", ["user_id", "id"], unique=False)
+
+    op.create_table(
+        "password_resets",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", keyturn.db.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_password_resets_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_resets")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_password_resets_token_hash")),
+    )
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_password_resets_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "sessions",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -112,6 +242,123 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "skus",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("price", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("stock", sa.Integer(), nullable=False),
+        sa.Column("attributes", sa.JSON(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("price >= 0", name=op.f("ck_skus_price_not_negative")),
+        sa.CheckConstraint("stock >= 0", name=op.f("ck_skus_stock_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_skus_product_id_products")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_skus")),
+        sa.UniqueConstraint("code", name=op.f("uq_skus_code")),
+    )
+    with op.batch_alter_table("skus", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_skus_product_id"), ["product_id"], unique=False)
+
+    op.create_table(
+        "usage_counters",
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("used", sa.Integer(), nullable=False),
+        sa.Column("limit", sa.Integer(), nullable=False),
+        sa.Column("period_seconds", sa.Integer(), nullable=True),
+        sa.Column("resets_at", keyturn.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint('"limit" >= 0', name=op.f("ck_usage_counters_limit_not_negative")),
+        sa.CheckConstraint("used >= 0", name=op.f("ck_usage_counters_used_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_usage_counters_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "name", name=op.f("pk_usage_counters")),
+    )
+    op.create_table(
+        "wishlists",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_wishlists_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wishlists")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_wishlists_user_id")),
+    )
+    op.create_table(
+        "cart_items",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("cart_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sku_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("added_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("quantity BETWEEN 1 AND 99", name=op.f("ck_cart_items_quantity_range")),
+        sa.ForeignKeyConstraint(
+            ["cart_id"], ["carts.id"], name=op.f("fk_cart_items_cart_id_carts"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_cart_items_sku_id_skus")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cart_items")),
+        sa.UniqueConstraint("cart_id", "sku_id", name=op.f("uq_cart_items_cart_id_sku_id")),
+    )
+    with op.batch_alter_table("cart_items", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cart_items_sku_id"), ["sku_id"], unique=False)
+
+    op.create_table(
+        "order_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("actor", sa.String(length=16), nullable=False),
+        sa.Column("actor_user_id", sa.BigInteger(), nullable=True),
+        sa.Column("at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_order_events_order_id_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_events")),
+    )
+    with op.batch_alter_table("order_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_order_events_order_id"), ["order_id"], unique=False)
+
+    op.create_table(
+        "order_items",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sku_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("product_id", sa.BigInteger(), nullable=False),
+        sa.Column("sku_code", sa.String(length=64), nullable=False),
+        sa.Column("product_name", sa.String(length=200), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("unit_price", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("line_total", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_order_items_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_order_items_order_id_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_order_items_sku_id_skus")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_items")),
+    )
+    with op.batch_alter_table("order_items", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_order_items_order_id"), ["order_id"], unique=False)
+
+    op.create_table(
         "refresh_tokens",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("session_id", sa.String(length=32), nullable=False),
@@ -133,21 +380,98 @@ def upgrade() -> None:
             batch_op.f("ix_refresh_tokens_session_id"), ["session_id"], unique=False
         )
 
+    op.create_table(
+        "wishlist_items",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "wishlist_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("added_at", keyturn.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_wishlist_items_product_id_products")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wishlist_id"],
+            ["wishlists.id"],
+            name=op.f("fk_wishlist_items_wishlist_id_wishlists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wishlist_items")),
+        sa.UniqueConstraint(
+            "wishlist_id", "product_id", name=op.f("uq_wishlist_items_wishlist_id_product_id")
+        ),
+    )
+    with op.batch_alter_table("wishlist_items", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_wishlist_items_product_id"), ["product_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("wishlist_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wishlist_items_product_id"))
+
+    op.drop_table("wishlist_items")
     with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refresh_tokens_session_id"))
 
     op.drop_table("refresh_tokens")
+    with op.batch_alter_table("order_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_order_items_order_id"))
+
+    op.drop_table("order_items")
+    with op.batch_alter_table("order_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_order_events_order_id"))
+
+    op.drop_table("order_events")
+    with op.batch_alter_table("cart_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cart_items_sku_id"))
+
+    op.drop_table("cart_items")
+    op.drop_table("wishlists")
+    op.drop_table("usage_counters")
+    with op.batch_alter_table("skus", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_skus_product_id"))
+
+    op.drop_table("skus")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_index("ix_sessions_user_id_revoked_at")
 
     op.drop_table("sessions")
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_password_resets_user_id"))
+
+    op.drop_table("password_resets")
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_user_id_id")
+        batch_op.drop_index("ix_orders_status_id")
+
+    op.drop_table("orders")
+    with op.batch_alter_table("files", schema=None) as batch_op:
+        batch_op.drop_index("ix_files_user_id_id")
+
+    op.drop_table("files")
+    op.drop_table("carts")
+    with op.batch_alter_table("addresses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_addresses_user_id"))
+
+    op.drop_table("addresses")
     op.drop_table("users")
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_products_search_name"))
+
+    op.drop_table("products")
     op.drop_table("phone_challenges")
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_events_topic"))
+
+    op.drop_table("outbox_events")
     with op.batch_alter_table("dev_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_dev_messages_recipient_id")
 
