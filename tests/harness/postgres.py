@@ -37,11 +37,10 @@ class PostgresCluster:
     def start(self) -> PostgresCluster:
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
-        data = self.dir / "data"
         self._run(
             str(PG_BIN / "initdb"),
             "-D",
-            str(data),
+            str(self.dir / "data"),
             "-U",
             "postgres",
             "-A",
@@ -50,6 +49,11 @@ class PostgresCluster:
             "UTF8",
             "--no-sync",
         )
+        self.start_again()
+        return self
+
+    def start_again(self) -> None:
+        """Start the (stopped) cluster on its port; speed over durability, it is a test."""
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
@@ -57,7 +61,7 @@ class PostgresCluster:
         self._run(
             str(PG_BIN / "pg_ctl"),
             "-D",
-            str(data),
+            str(self.dir / "data"),
             "-o",
             options,
             "-w",
@@ -67,7 +71,6 @@ class PostgresCluster:
             str(self.dir / "log"),
             "start",
         )
-        return self
 
     def stop(self, mode: str = "fast") -> None:
         """`fast` is a clean shutdown; `immediate` a crash (with fsync off it may lose data)."""
@@ -80,25 +83,6 @@ class PostgresCluster:
             "-w",
             "stop",
             check=False,
-        )
-
-    def start_again(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c max_connections=300"
-        )
-        self._run(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.dir / "data"),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            str(self.dir / "log"),
-            "start",
         )
 
     def destroy(self) -> None:

@@ -64,6 +64,19 @@ def wants_cookie(request: Request, choice: str | None) -> bool:
     return request.headers.get(TRANSPORT_HEADER, "").strip().lower() == "cookie"
 
 
+def respond(
+    request: Request,
+    response: Response,
+    settings: Settings,
+    tokens: TokenResponse,
+    choice: str | None,
+) -> TokenResponse:
+    """The token response, with the refresh token moved to the cookie if the client asked."""
+    if wants_cookie(request, choice):
+        return deliver(request, response, settings, tokens)
+    return tokens
+
+
 def read(request: Request) -> str | None:
     return request.cookies.get(SECURE_NAME) or request.cookies.get(DEV_NAME) or None
 

@@ -65,9 +65,7 @@ async def register(
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
-    if cookies.wants_cookie(request, body.refresh_transport):
-        return cookies.deliver(request, response, settings, tokens)
-    return tokens
+    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
 
 
 @router.post(
@@ -104,9 +102,7 @@ async def login(
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
-    if cookies.wants_cookie(request, body.refresh_transport):
-        return cookies.deliver(request, response, settings, tokens)
-    return tokens
+    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
 
 
 @router.post(

@@ -18,7 +18,7 @@ from keyturn.audit import service as audit
 from keyturn.auth import passwords, strength, throttle
 from keyturn.auth.models import PasswordReset
 from keyturn.auth.schemas import MessageOut, PasswordChangedOut, TokenResponse
-from keyturn.auth.service import AccountDisabled, absorb_guest, token_response
+from keyturn.auth.service import complete_sign_in, refuse_if_disabled
 from keyturn.config import Settings
 from keyturn.db import utcnow
 from keyturn.errors import BadRequest, Conflict, Invalid, Unauthorized
@@ -118,22 +118,19 @@ async def register(
         await db.flush()
     except IntegrityError:
         raise EmailTaken("An account with this email already exists; sign in instead.") from None
-    await absorb_guest(db, claims=guest_claims, user=user)
-    issued = await sessions.open_session(
-        db, settings, keyring, user=user, market=market, auth_method="password", device=device
-    )
-    audit.record(
+    tokens = await complete_sign_in(
         db,
-        "login.succeeded",
-        user_id=user.id,
-        session_id=issued.session_id,
-        ip=device.ip,
+        settings,
+        keyring,
+        user=user,
+        market=market,
         method="password",
-        new_user=True,
+        device=device,
+        guest_claims=guest_claims,
+        is_new_user=True,
     )
-    await db.commit()
     log.info("registered", email=mask_email(email), market=market)
-    return token_response(issued, user, is_new_user=True)
+    return tokens
 
 
 async def login(
@@ -170,29 +167,23 @@ async def login(
         await db.commit()
         raise InvalidCredentials("Invalid email or password.")
     await db.refresh(user, with_for_update=True)
-    if not user.is_active:
-        audit.record(db, "login.failed", user_id=user.id, ip=device.ip, reason="disabled")
-        await db.commit()
-        raise AccountDisabled("This account is disabled.")
+    await refuse_if_disabled(db, user=user, ip=device.ip)
     if new_hash:
         user.password_hash = new_hash
-    user.last_login = utcnow()
-    await absorb_guest(db, claims=guest_claims, user=user)
-    issued = await sessions.open_session(
-        db, settings, keyring, user=user, market=market, auth_method="password", device=device
-    )
-    audit.record(
+    tokens = await complete_sign_in(
         db,
-        "login.succeeded",
-        user_id=user.id,
-        session_id=issued.session_id,
-        ip=device.ip,
+        settings,
+        keyring,
+        user=user,
+        market=market,
         method="password",
+        device=device,
+        guest_claims=guest_claims,
+        is_new_user=False,
         rehashed=bool(new_hash),
     )
-    await db.commit()
     await throttle.succeeded(limiter, settings, market=market, account=account)
-    return token_response(issued, user, is_new_user=False)
+    return tokens
 
 
 def _token_hash(token: str) -> str:

@@ -98,15 +98,48 @@ async def verify_code(
         user = users.new_user(market_config, phone_number=number)
         db.add(user)
         await db.flush()
+    await refuse_if_disabled(db, user=user, ip=device.ip)
+    user.is_verified = True
+    return await complete_sign_in(
+        db,
+        settings,
+        keyring,
+        user=user,
+        market=market,
+        method="phone",
+        device=device,
+        guest_claims=guest_claims,
+        is_new_user=is_new_user,
+    )
+
+
+async def refuse_if_disabled(db: AsyncSession, *, user: User, ip: str | None) -> None:
+    """A disabled account cannot sign in, and signing in never re-enables it."""
     if not user.is_active:
-        audit.record(db, "login.failed", user_id=user.id, ip=device.ip, reason="disabled")
+        audit.record(db, "login.failed", user_id=user.id, ip=ip, reason="disabled")
         await db.commit()
         raise AccountDisabled("This account is disabled.")
-    user.is_verified = True
+
+
+async def complete_sign_in(
+    db: AsyncSession,
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    user: User,
+    market: str,
+    method: str,
+    device: sessions.Device,
+    guest_claims: AccessClaims | None,
+    is_new_user: bool,
+    **audit_details: object,
+) -> TokenResponse:
+    """The last step of every sign-in, in its transaction: merge a guest's data, open the
+    session, audit, commit."""
     user.last_login = utcnow()
     await absorb_guest(db, claims=guest_claims, user=user)
     issued = await sessions.open_session(
-        db, settings, keyring, user=user, market=market, auth_method="phone", device=device
+        db, settings, keyring, user=user, market=market, auth_method=method, device=device
     )
     audit.record(
         db,
@@ -114,8 +147,9 @@ async def verify_code(
         user_id=user.id,
         session_id=issued.session_id,
         ip=device.ip,
-        method="phone",
+        method=method,
         new_user=is_new_user,
+        **audit_details,
     )
     await db.commit()
     return token_response(issued, user, is_new_user=is_new_user)

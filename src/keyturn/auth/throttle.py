@@ -12,6 +12,8 @@ Unknown emails count exactly like known ones, so a 429 reveals nothing.
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from limits import parse_many
 
 from keyturn.config import Settings
@@ -61,14 +63,14 @@ async def begin_attempt(
 
 
 async def failed(limiter: RateLimiter, settings: Settings, *, ip: str | None) -> None:
-    """Count a failure against the IP (the account's slot is already taken)."""
-    try:
+    """Count a failure against the IP (the account's slot is already taken). If a concurrent
+    failure already filled the window, this one is not counted twice: the next attempt gets
+    the 429."""
+    with suppress(TooManyRequests):
         await limiter.hit(
             Limit("ip", settings.login.failures_per_ip, _ip_key(ip)),
             detail="Too many failed sign-in attempts.",
         )
-    except TooManyRequests:
-        pass  # a concurrent failure filled the window; the next attempt gets the 429
 
 
 async def succeeded(limiter: RateLimiter, settings: Settings, *, market: str, account: str) -> None:
