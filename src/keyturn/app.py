@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # We export Prometheus metrics ourselves (middleware.py); FastAPI's own OpenTelemetry
+        # layer would wrap every request a second time.
+        telemetry={"tracing": False, "metrics": False},
     )
     app.state.settings = settings
     app.state.databases = Databases(settings)

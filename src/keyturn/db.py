@@ -70,7 +70,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        # One connection per process: concurrent requests queue for it in asyncio instead of
+        # sleeping in SQLite's busy handler, which made tail latency seconds long.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 10}, pool_size=1, max_overflow=0, pool_timeout=30
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # SQLite: take the write lock at BEGIN so two writers queue instead of deadlocking.
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)

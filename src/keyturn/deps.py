@@ -18,22 +18,22 @@ from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims, verify_access_token
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_databases(request: Request) -> Databases:
+async def get_databases(request: Request) -> Databases:
     databases: Databases = request.app.state.databases
     return databases
 
 
-def get_keyring(request: Request) -> Keyring:
+async def get_keyring(request: Request) -> Keyring:
     keyring: Keyring = request.app.state.keyring
     return keyring
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 
@@ -127,7 +127,7 @@ async def get_admin(caller: Caller) -> sessions.Principal:
 Admin = Annotated[sessions.Principal, Depends(get_admin)]
 
 
-def client_ip(request: Request, settings: SettingsDep) -> str | None:
+async def client_ip(request: Request, settings: SettingsDep) -> str | None:
     """The client's address; `X-Forwarded-For` is believed only from trusted proxies."""
     peer = request.client.host if request.client else None
     if peer and peer in settings.trusted_proxies:

@@ -35,7 +35,7 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_otp(request: Request) -> Otp:
+async def get_otp(request: Request) -> Otp:
     otp: Otp = request.app.state.otp
     return otp
 

@@ -146,7 +146,7 @@ def make_storage(settings: Settings) -> Storage:
     return LocalStorage(settings.files.local_dir or settings.data_dir / "files")
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     state = request.app.state
     storage: Storage | None = getattr(state, "file_storage", None)
     if storage is None:
