@@ -61,6 +61,8 @@ class LogoutIn(BaseModel):
 
 
 class GuestIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"device_name": "Pixel 8"}]})
+
     device_name: str | None = Field(default=None, max_length=100)
 
 
@@ -126,15 +128,39 @@ class LoginIn(BaseModel):
 
 
 class ForgotPasswordIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "ada@example.com"}]})
+
     email: EmailField
 
 
 class ResetPasswordIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "from-the-reset-email-xxxxxxxx",
+                    "new_password": "correct horse battery staple",
+                }
+            ]
+        }
+    )
+
     token: str = Field(min_length=20, max_length=200, description="From the reset email")
     new_password: NewPassword
 
 
 class ChangePasswordIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "old passphrase here",
+                    "new_password": "correct horse battery staple",
+                }
+            ]
+        }
+    )
+
     current_password: AnyPassword
     new_password: NewPassword
 
@@ -155,5 +181,9 @@ class LinkEmailIn(BaseModel):
 
 
 class LinkPhoneVerifyIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+13125550100", "verification_code": "123456"}]}
+    )
+
     phone: str = Field(min_length=3, max_length=32)
     verification_code: str = Field(pattern=r"^\d{4,8}$")

@@ -92,7 +92,19 @@ class AdminProductList(BaseModel):
 
 
 class SkuCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "TEE-RED-M",
+                    "price": "19.99",
+                    "stock": 25,
+                    "attributes": {"color": "red", "size": "M"},
+                }
+            ]
+        },
+    )
 
     code: SkuCode
     price: Price
@@ -131,7 +143,9 @@ class ProductCreate(BaseModel):
 class ProductUpdate(BaseModel):
     """Omitted fields stay as they are; `is_active: false` hides the product from the shop."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Classic Tee", "is_active": True}]}
+    )
 
     name: Name | None = None
     description: Description | None = None
@@ -140,7 +154,9 @@ class ProductUpdate(BaseModel):
 
 
 class SkuUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"price": "17.99", "stock": 40}]}
+    )
 
     price: Price | None = None
     stock: Stock | None = None

@@ -26,7 +26,14 @@ class UserRead(BaseModel):
 class UserUpdate(BaseModel):
     """Fields a person may change about themselves; omitted fields stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"full_name": "Ada Lovelace", "company": "Analytical Engines", "language": "en"}
+            ]
+        },
+    )
 
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     profile_image_url: HttpUrl | None = Field(default=None)

@@ -31,7 +31,9 @@ class WishlistRead(BaseModel):
 class MoveToCart(BaseModel):
     """Which SKU to put in the cart; needed only when the product has several for sale."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"sku_id": 12, "quantity": 1}]}
+    )
 
     sku_id: RowId | None = None
     quantity: Quantity = 1
