@@ -32,6 +32,7 @@ NAMING_CONVENTION = {
 
 # BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1  # the largest BigId: a larger id cannot exist (and would overflow drivers)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.config import Settings
-from keyturn.db import Databases
+from keyturn.db import MAX_ID, Databases
 from keyturn.errors import Forbidden, Unauthorized, UnknownMarket
 from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import service as sessions
@@ -39,6 +39,8 @@ async def get_limiter(request: Request) -> RateLimiter:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# Every integer id in a path: a larger number is a 422, not a driver overflow.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DatabasesDep = Annotated[Databases, Depends(get_databases)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 Limiter = Annotated[RateLimiter, Depends(get_limiter)]

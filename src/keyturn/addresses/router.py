@@ -1,15 +1,13 @@
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from keyturn.addresses import service
 from keyturn.addresses.schemas import AddressCreate, AddressList, AddressRead, AddressUpdate
-from keyturn.catalog.schemas import MAX_ID
-from keyturn.deps import Caller, Db
+from keyturn.deps import Caller, Db, PathId
 
 router = APIRouter(prefix="/profile/addresses", tags=["profile"])
 
-AddressId = Annotated[int, Path(ge=1, le=MAX_ID)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such address of yours"}}
 
 
@@ -33,13 +31,13 @@ async def create_address(db: Db, caller: Caller, body: AddressCreate) -> Address
 
 
 @router.get("/{address_id}", summary="One saved address", responses=NOT_FOUND)
-async def read_address(db: Db, caller: Caller, address_id: AddressId) -> AddressRead:
+async def read_address(db: Db, caller: Caller, address_id: PathId) -> AddressRead:
     return await service.read_address(db, caller=caller, address_id=address_id)
 
 
 @router.patch("/{address_id}", summary="Change an address", responses=NOT_FOUND)
 async def update_address(
-    db: Db, caller: Caller, address_id: AddressId, body: AddressUpdate
+    db: Db, caller: Caller, address_id: PathId, body: AddressUpdate
 ) -> AddressRead:
     return await service.update_address(db, caller=caller, address_id=address_id, changes=body)
 
@@ -50,6 +48,6 @@ async def update_address(
     summary="Delete an address",
     responses=NOT_FOUND,
 )
-async def delete_address(db: Db, caller: Caller, address_id: AddressId) -> Response:
+async def delete_address(db: Db, caller: Caller, address_id: PathId) -> Response:
     await service.delete_address(db, caller=caller, address_id=address_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,15 +1,13 @@
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from keyturn.cart import service
 from keyturn.cart.schemas import CartItemCreate, CartItemUpdate, CartLine, CartRead
-from keyturn.catalog.schemas import MAX_ID
-from keyturn.deps import Caller, Db, Market, SettingsDep
+from keyturn.deps import Caller, Db, Market, PathId, SettingsDep
 
 router = APIRouter(prefix="/cart", tags=["cart"])
 
-ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ITEM_NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such line in your cart"}
 }
@@ -43,7 +41,7 @@ async def add_item(
 
 
 @router.get("/items/{item_id}", summary="One line of your cart", responses=ITEM_NOT_FOUND)
-async def read_item(db: Db, caller: Caller, item_id: ItemId) -> CartLine:
+async def read_item(db: Db, caller: Caller, item_id: PathId) -> CartLine:
     return await service.read_item(db, user_id=caller.user_id, item_id=item_id)
 
 
@@ -53,7 +51,7 @@ async def set_quantity(
     caller: Caller,
     settings: SettingsDep,
     market: Market,
-    item_id: ItemId,
+    item_id: PathId,
     body: CartItemUpdate,
 ) -> CartRead:
     return await service.set_quantity(
@@ -67,7 +65,7 @@ async def set_quantity(
 
 @router.delete("/items/{item_id}", summary="Remove one line", responses=ITEM_NOT_FOUND)
 async def remove_item(
-    db: Db, caller: Caller, settings: SettingsDep, market: Market, item_id: ItemId
+    db: Db, caller: Caller, settings: SettingsDep, market: Market, item_id: PathId
 ) -> CartRead:
     return await service.remove_item(
         db, user_id=caller.user_id, item_id=item_id, currency=settings.market(market).currency

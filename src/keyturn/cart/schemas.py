@@ -3,7 +3,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from keyturn.cart.models import MAX_QUANTITY
-from keyturn.catalog.schemas import MAX_ID, Money
+from keyturn.catalog.schemas import Money
+from keyturn.db import MAX_ID
 
 # Strict: "2", 2.0 and true are refused rather than coerced (a client bug should be loud).
 Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]

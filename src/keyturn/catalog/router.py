@@ -1,10 +1,9 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from keyturn.catalog import service
 from keyturn.catalog.schemas import (
-    MAX_ID,
     AdminProductList,
     AdminProductRead,
     AdminSkuRead,
@@ -15,7 +14,7 @@ from keyturn.catalog.schemas import (
     SkuCreate,
     SkuUpdate,
 )
-from keyturn.deps import Admin, Db, Market, SettingsDep
+from keyturn.deps import Admin, Db, Market, PathId, SettingsDep
 
 router = APIRouter(prefix="/products", tags=["catalog"])
 admin_router = APIRouter(prefix="/admin", tags=["admin"])
@@ -27,8 +26,6 @@ Cursor = Annotated[
     str | None, Query(pattern=r"^\d{1,18}$", description="`next_cursor` of the previous page")
 ]
 Limit = Annotated[int, Query(ge=1, le=100)]
-ProductId = Annotated[int, Path(ge=1, le=MAX_ID)]
-SkuId = Annotated[int, Path(ge=1, le=MAX_ID)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such product"}}
 
 
@@ -40,7 +37,7 @@ async def list_products(
 
 
 @router.get("/{product_id}", summary="One product with its SKUs for sale", responses=NOT_FOUND)
-async def read_product(db: Db, product_id: ProductId) -> ProductRead:
+async def read_product(db: Db, product_id: PathId) -> ProductRead:
     return await service.read_product(db, product_id=product_id)
 
 
@@ -52,7 +49,7 @@ async def admin_list_products(
 
 
 @admin_router.get("/products/{product_id}", summary="One product, stock included")
-async def admin_read_product(db: Db, _: Admin, product_id: ProductId) -> AdminProductRead:
+async def admin_read_product(db: Db, _: Admin, product_id: PathId) -> AdminProductRead:
     return await service.admin_read_product(db, product_id=product_id)
 
 
@@ -74,7 +71,7 @@ async def create_product(
     responses=NOT_FOUND,
 )
 async def update_product(
-    db: Db, _: Admin, product_id: ProductId, body: ProductUpdate
+    db: Db, _: Admin, product_id: PathId, body: ProductUpdate
 ) -> AdminProductRead:
     return await service.update_product(db, product_id=product_id, changes=body)
 
@@ -84,7 +81,7 @@ async def update_product(
     summary="Deactivate a product (it stays in carts, wishlists and orders)",
     responses=NOT_FOUND,
 )
-async def deactivate_product(db: Db, _: Admin, product_id: ProductId) -> AdminProductRead:
+async def deactivate_product(db: Db, _: Admin, product_id: PathId) -> AdminProductRead:
     return await service.update_product(
         db, product_id=product_id, changes=ProductUpdate(is_active=False)
     )
@@ -97,7 +94,7 @@ async def deactivate_product(db: Db, _: Admin, product_id: ProductId) -> AdminPr
     responses={**NOT_FOUND, 409: {"description": "The SKU code is taken"}},
 )
 async def add_sku(
-    db: Db, _: Admin, settings: SettingsDep, market: Market, product_id: ProductId, body: SkuCreate
+    db: Db, _: Admin, settings: SettingsDep, market: Market, product_id: PathId, body: SkuCreate
 ) -> AdminSkuRead:
     return await service.add_sku(
         db, product_id=product_id, body=body, currency=settings.market(market).currency
@@ -109,5 +106,5 @@ async def add_sku(
     summary="Change a SKU's price, stock, attributes or active flag",
     responses={404: {"description": "No such SKU"}},
 )
-async def update_sku(db: Db, _: Admin, sku_id: SkuId, body: SkuUpdate) -> AdminSkuRead:
+async def update_sku(db: Db, _: Admin, sku_id: PathId, body: SkuUpdate) -> AdminSkuRead:
     return await service.update_sku(db, sku_id=sku_id, changes=body)

@@ -12,8 +12,6 @@ from pydantic import (
     field_validator,
 )
 
-MAX_ID = 2**63 - 1
-
 # Money out: an exact decimal string with two places ("5999.99"), never a float.
 Money = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
 # Money in: a string or a number, at most 2 decimal places, below 10^10.

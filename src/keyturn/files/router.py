@@ -4,7 +4,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from keyturn.deps import Caller, Db, SettingsDep
+from keyturn.deps import Caller, Db, PathId, SettingsDep
 from keyturn.files import service
 from keyturn.files.schemas import FileList, FileRead
 from keyturn.files.storage import StorageDep
@@ -62,7 +62,7 @@ async def list_files(
 
 
 @router.get("/{file_id}", summary="One of your files' metadata")
-async def read_file(db: Db, caller: Caller, file_id: int) -> FileRead:
+async def read_file(db: Db, caller: Caller, file_id: PathId) -> FileRead:
     return await service.read_file(db, user_id=caller.user_id, file_id=file_id)
 
 
@@ -73,7 +73,7 @@ async def read_file(db: Db, caller: Caller, file_id: int) -> FileRead:
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 async def download_file(
-    db: Db, caller: Caller, file_id: int, storage: StorageDep
+    db: Db, caller: Caller, file_id: PathId, storage: StorageDep
 ) -> StreamingResponse:
     download = await service.download_file(
         db, user_id=caller.user_id, file_id=file_id, storage=storage
@@ -94,7 +94,7 @@ async def download_file(
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a file")
-async def delete_file(db: Db, caller: Caller, file_id: int, storage: StorageDep) -> Response:
+async def delete_file(db: Db, caller: Caller, file_id: PathId, storage: StorageDep) -> Response:
     await service.delete_file(db, user_id=caller.user_id, file_id=file_id, storage=storage)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

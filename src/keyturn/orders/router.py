@@ -2,7 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from keyturn.deps import Admin, Caller, Db, Market, SettingsDep
+from keyturn.db import MAX_ID
+from keyturn.deps import Admin, Caller, Db, Market, PathId, SettingsDep
 from keyturn.orders import checkout, service
 from keyturn.orders.schemas import (
     CheckoutIn,
@@ -77,7 +78,7 @@ async def list_orders(
 
 
 @router.get("/profile/orders/{order_id}", summary="One of your orders with items and history")
-async def read_order(db: Db, caller: Caller, order_id: int) -> OrderRead:
+async def read_order(db: Db, caller: Caller, order_id: PathId) -> OrderRead:
     return await service.read_order(db, order_id=order_id, user_id=caller.user_id)
 
 
@@ -86,7 +87,7 @@ async def read_order(db: Db, caller: Caller, order_id: int) -> OrderRead:
     summary="Cancel a pending or processing order; its stock goes back",
     responses={409: {"description": "Already shipped or delivered"}},
 )
-async def cancel_order(db: Db, caller: Caller, order_id: int) -> OrderRead:
+async def cancel_order(db: Db, caller: Caller, order_id: PathId) -> OrderRead:
     return await service.change_status(
         db,
         order_id=order_id,
@@ -109,7 +110,7 @@ async def admin_list_orders(
 
 
 @admin_router.get("/orders/{order_id}", summary="Any order with items and history")
-async def admin_read_order(db: Db, admin: Admin, order_id: int) -> OrderRead:
+async def admin_read_order(db: Db, admin: Admin, order_id: PathId) -> OrderRead:
     return await service.read_order(db, order_id=order_id, user_id=None)
 
 
@@ -118,7 +119,9 @@ async def admin_read_order(db: Db, admin: Admin, order_id: int) -> OrderRead:
     summary="Move an order: pending → processing → shipped → delivered, or cancelled",
     responses={409: {"description": "Illegal transition"}},
 )
-async def change_order_status(db: Db, admin: Admin, order_id: int, body: StatusChange) -> OrderRead:
+async def change_order_status(
+    db: Db, admin: Admin, order_id: PathId, body: StatusChange
+) -> OrderRead:
     return await service.change_status(
         db,
         order_id=order_id,
@@ -133,6 +136,6 @@ async def change_order_status(db: Db, admin: Admin, order_id: int, body: StatusC
     summary="Order events in commit order (the outbox a webhook sender reads)",
 )
 async def list_events(
-    db: Db, admin: Admin, after: Annotated[int, Query(ge=0)] = 0, limit: Limit = 100
+    db: Db, admin: Admin, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0, limit: Limit = 100
 ) -> OutboxEventList:
     return await service.list_events(db, after=after, limit=limit)

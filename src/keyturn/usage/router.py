@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from keyturn.deps import Admin, Caller, Db, SettingsDep
+from keyturn.deps import Admin, Caller, Db, PathId, SettingsDep
 from keyturn.usage import service
 from keyturn.usage.schemas import COUNTER_NAME, ConsumeIn, CounterRead, LimitUpdate, UsageRead
 
@@ -34,7 +34,12 @@ async def consume_counter(
 
 @admin_router.put("/{user_id}/usage/{name}", summary="Set one user's limit for a counter")
 async def set_limit(
-    db: Db, admin: Admin, settings: SettingsDep, user_id: int, name: CounterName, body: LimitUpdate
+    db: Db,
+    admin: Admin,
+    settings: SettingsDep,
+    user_id: PathId,
+    name: CounterName,
+    body: LimitUpdate,
 ) -> CounterRead:
     return await service.set_limit(
         db,

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from keyturn.deps import Admin, Caller, Db
+from keyturn.deps import Admin, Caller, Db, PathId
 from keyturn.users import service
 from keyturn.users.schemas import AccountStatus, UserRead, UserUpdate
 
@@ -19,14 +19,14 @@ async def update_profile(db: Db, caller: Caller, body: UserUpdate) -> UserRead:
 
 
 @admin_router.post("/{user_id}/disable", summary="Disable an account and end all its sessions")
-async def disable_user(db: Db, admin: Admin, user_id: int) -> AccountStatus:
+async def disable_user(db: Db, admin: Admin, user_id: PathId) -> AccountStatus:
     return await service.set_account_enabled(
         db, user_id=user_id, enabled=False, admin_id=admin.user_id
     )
 
 
 @admin_router.post("/{user_id}/enable", summary="Enable a disabled account")
-async def enable_user(db: Db, admin: Admin, user_id: int) -> AccountStatus:
+async def enable_user(db: Db, admin: Admin, user_id: PathId) -> AccountStatus:
     return await service.set_account_enabled(
         db, user_id=user_id, enabled=True, admin_id=admin.user_id
     )

@@ -1,10 +1,9 @@
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from keyturn.cart.schemas import CartRead
-from keyturn.catalog.schemas import MAX_ID
-from keyturn.deps import Caller, Db, Market, SettingsDep
+from keyturn.deps import Caller, Db, Market, PathId, SettingsDep
 from keyturn.wishlist import service
 from keyturn.wishlist.schemas import (
     MoveToCart,
@@ -16,7 +15,6 @@ from keyturn.wishlist.schemas import (
 
 router = APIRouter(prefix="/wishlist", tags=["wishlist"])
 
-ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ITEM_NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such item in your wishlist"}
 }
@@ -47,7 +45,7 @@ async def add_item(
 
 
 @router.get("/items/{item_id}", summary="One wishlist item", responses=ITEM_NOT_FOUND)
-async def read_item(db: Db, caller: Caller, item_id: ItemId) -> WishlistItemRead:
+async def read_item(db: Db, caller: Caller, item_id: PathId) -> WishlistItemRead:
     return await service.read_item(db, user_id=caller.user_id, item_id=item_id)
 
 
@@ -57,7 +55,7 @@ async def read_item(db: Db, caller: Caller, item_id: ItemId) -> WishlistItemRead
     summary="Remove an item",
     responses=ITEM_NOT_FOUND,
 )
-async def remove_item(db: Db, caller: Caller, item_id: ItemId) -> Response:
+async def remove_item(db: Db, caller: Caller, item_id: PathId) -> Response:
     await service.remove_item(db, user_id=caller.user_id, item_id=item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -73,7 +71,7 @@ async def move_to_cart(
     caller: Caller,
     settings: SettingsDep,
     market: Market,
-    item_id: ItemId,
+    item_id: PathId,
     body: MoveToCart | None = None,
 ) -> CartRead:
     choice = body or MoveToCart()
