@@ -54,10 +54,10 @@ class OtpSettings(BaseModel):
     failure_window: timedelta = timedelta(hours=1)
     # `limits` rate strings; several separated by ';'.
     per_phone: str = "10/hour;30/day"
-    per_ip: str = "200/hour;1000/day"
+    per_ip: str = "1000/hour;5000/day"
     per_country: str = "1000/hour"
     global_daily: str = "10000/day"
-    verify_per_ip: str = "60/minute"
+    verify_per_ip: str = "300/minute"
 
 
 class SmsSettings(BaseModel):
@@ -111,10 +111,10 @@ class LoginSettings(BaseModel):
     Only failures count; the account window is short so nobody can lock an owner out long."""
 
     failures_per_account: str = "5/15 minutes"
-    failures_per_ip: str = "50/hour"
-    register_per_ip: str = "20/hour"
+    failures_per_ip: str = "200/hour"
+    register_per_ip: str = "200/hour"
     forgot_per_email: str = "3/hour"
-    forgot_per_ip: str = "20/hour"
+    forgot_per_ip: str = "100/hour"
 
 
 class FileSettings(BaseModel):
