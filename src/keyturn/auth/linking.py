@@ -77,16 +77,36 @@ async def link_email(
     user.email = email
     user.password_hash = password_hash
     user.email_verified = False
+    await _commit_link(
+        db,
+        user=user,
+        caller=caller,
+        ip=ip,
+        method="email",
+        taken=EmailTaken("Another account uses this email address."),
+    )
+    log.info("email_linked", user_id=user.id, email=mask_email(email))
+    return UserRead.model_validate(user)
+
+
+async def _commit_link(
+    db: AsyncSession,
+    *,
+    user: User,
+    caller: sessions.Principal,
+    ip: str | None,
+    method: str,
+    taken: Conflict,
+) -> None:
+    """Audit and commit a link; a concurrent claim of the same email/phone raises `taken`."""
     audit.record(
-        db, "account.linked", user_id=user.id, session_id=caller.session_id, ip=ip, method="email"
+        db, "account.linked", user_id=user.id, session_id=caller.session_id, ip=ip, method=method
     )
     try:
         await db.commit()
     except IntegrityError:
         await db.rollback()
-        raise EmailTaken("Another account uses this email address.") from None
-    log.info("email_linked", user_id=user.id, email=mask_email(email))
-    return UserRead.model_validate(user)
+        raise taken from None
 
 
 async def send_phone_code(
@@ -140,13 +160,13 @@ async def verify_phone(
         raise PhoneTaken("Another account signs in with this phone number.")
     user.phone_number = number
     user.is_verified = True
-    audit.record(
-        db, "account.linked", user_id=user.id, session_id=caller.session_id, ip=ip, method="phone"
+    await _commit_link(
+        db,
+        user=user,
+        caller=caller,
+        ip=ip,
+        method="phone",
+        taken=PhoneTaken("Another account signs in with this phone number."),
     )
-    try:
-        await db.commit()
-    except IntegrityError:
-        await db.rollback()
-        raise PhoneTaken("Another account signs in with this phone number.") from None
     log.info("phone_linked", user_id=user.id, phone=mask_phone(number))
     return UserRead.model_validate(user)
