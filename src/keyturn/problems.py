@@ -17,7 +17,7 @@ from keyturn.logs import get_logger
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-_HTTP_CODES = {
+HTTP_CODES = {
     401: ("auth.unauthorized", "Not authenticated"),
     404: ("not_found", "Not found"),
     405: ("method_not_allowed", "Method not allowed"),
@@ -70,7 +70,7 @@ async def _validation_error(_: Request, err: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, StarletteHTTPException)
-    code, title = _HTTP_CODES.get(err.status_code, ("http_error", "HTTP error"))
+    code, title = HTTP_CODES.get(err.status_code, ("http_error", "HTTP error"))
     detail = err.detail if isinstance(err.detail, str) else title
     return problem(err.status_code, code, title, detail, headers=err.headers)
 

@@ -34,7 +34,7 @@ class TooManyAddresses(Conflict):
     code = "addresses.limit_reached"
 
 
-class SignInRequired(Forbidden):
+class GuestCannotSaveAddress(Forbidden):
     """Guests cannot save addresses; sign in first."""
 
     code = "addresses.sign_in_required"
@@ -42,7 +42,7 @@ class SignInRequired(Forbidden):
 
 def _owner(caller: Principal) -> int:
     if caller.role == "guest":
-        raise SignInRequired("Sign in to save addresses.")
+        raise GuestCannotSaveAddress("Sign in to save addresses.")
     return caller.user_id
 
 

@@ -18,7 +18,7 @@ from keyturn.db import utcnow
 from keyturn.errors import Invalid, NotFound
 
 
-class SkuNotFound(NotFound):
+class CartSkuNotFound(NotFound):
     """The SKU to add does not exist in this market."""
 
     code = "cart.sku_not_found"
@@ -86,7 +86,7 @@ async def put_in_cart(db: AsyncSession, *, user_id: int, sku_id: int, quantity: 
     """Add `quantity` of an SKU for sale to the user's cart (capped at 99); flushed only."""
     found = await catalog.find_sku(db, sku_id)
     if found is None:
-        raise SkuNotFound("No such SKU.", sku_id=sku_id)
+        raise CartSkuNotFound("No such SKU.", sku_id=sku_id)
     sku, product = found
     if not (sku.is_active and product.is_active):
         raise SkuInactive("This item is no longer for sale.", sku_id=sku_id)

@@ -50,7 +50,7 @@ class IdempotencyKeyReused(Invalid):
     code = "order.idempotency_key_reused"
 
 
-class SignInRequired(Forbidden):
+class GuestCannotOrder(Forbidden):
     """Guests shop, but ordering needs an account."""
 
     code = "order.sign_in_required"
@@ -136,7 +136,7 @@ async def place_order(
 ) -> tuple[OrderRead, bool]:
     """Check the cart out. Returns the order and whether it was created now (False: replay)."""
     if caller.role == "guest":
-        raise SignInRequired("Sign in to place an order.")
+        raise GuestCannotOrder("Sign in to place an order.")
     fingerprint = request_fingerprint(body)
     cart_id = await db.scalar(
         select(Cart.id).where(Cart.user_id == caller.user_id).with_for_update()

@@ -16,7 +16,7 @@ from keyturn.wishlist.models import Wishlist, WishlistItem
 from keyturn.wishlist.schemas import WishlistItemAdded, WishlistItemRead, WishlistRead
 
 
-class ProductNotFound(NotFound):
+class WishlistProductNotFound(NotFound):
     """The product to add does not exist in this market."""
 
     code = "wishlist.product_not_found"
@@ -108,7 +108,7 @@ async def read_item(db: AsyncSession, *, user_id: int, item_id: int) -> Wishlist
 async def add_item(db: AsyncSession, *, user_id: int, product_id: int) -> WishlistItemAdded:
     product = await db.get(Product, product_id)
     if product is None:
-        raise ProductNotFound("No such product.", product_id=product_id)
+        raise WishlistProductNotFound("No such product.", product_id=product_id)
     if not product.is_active:
         raise ProductInactive("This product is no longer for sale.", product_id=product_id)
     wishlist_id = await ensure_wishlist(db, user_id)
