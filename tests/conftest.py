@@ -23,6 +23,7 @@ from keyturn.app import create_app
 from keyturn.config import Settings
 from keyturn.db import migrate
 from keyturn.models import load_all_models
+from tests.harness import commits
 from tests.harness.postgres import PostgresCluster
 from tests.harness.redis import RedisServer
 
@@ -126,8 +127,18 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 def http_client(application: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 50000))
+    """The app in-process; every request it sends is held to one commit (`_one_commit`)."""
+    counted = commits.CountCommits(application)
+    transport = httpx.ASGITransport(app=counted, client=("203.0.113.7", 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver", **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _one_commit_per_request() -> Iterator[None]:
+    """Every API request a test sends commits at most once: one use case, one transaction."""
+    commits.WATCHED.clear()
+    yield
+    assert not commits.offenders(), f"requests that committed more than once: {commits.offenders()}"
 
 
 @pytest.fixture

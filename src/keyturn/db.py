@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
 from sqlalchemy.engine import Engine
@@ -124,6 +124,32 @@ class Databases:
     async def dispose(self) -> None:
         for engine in self.engines.values():
             await engine.dispose()
+
+
+# A use case commits once, at its end; helpers only add or flush. Two needs justify an earlier
+# commit, and each has one name (docs/transactions.md):
+ENDS_READ = "keyturn.ends_read"
+
+
+async def fail(db: AsyncSession, error: Exception) -> NoReturn:
+    """Refuse with `error` but keep what the refusal recorded (an audit row, a failure
+    counter): commit it, then raise. Anything else the use case did is committed too, so call
+    it before changing anything that must not outlive the refusal."""
+    await db.commit()
+    raise error
+
+
+async def end_read(db: AsyncSession) -> None:
+    """End a transaction that has only read, so no lock or pooled connection is held while the
+    use case waits (an argon2 hash). Loaded objects stay usable; re-read what you then change
+    (`await db.refresh(user, with_for_update=True)`). Nothing is written, so this is not the
+    use case's commit (the commit-count test tells them apart by `ENDS_READ`)."""
+    assert not (db.new or db.dirty or db.deleted), "end_read() after a write"
+    db.info[ENDS_READ] = True
+    try:
+        await db.commit()
+    finally:
+        del db.info[ENDS_READ]
 
 
 @asynccontextmanager

@@ -154,6 +154,32 @@ async def test_linking_needs_a_right_code(client: httpx.AsyncClient, app: FastAP
     assert await _snapshot(app) == before
 
 
+async def test_wrong_link_codes_count_until_the_phone_is_locked(client: httpx.AsyncClient) -> None:
+    created = await register(client, new_email())
+    phone = new_phone()
+    headers = auth(created["access_token"])
+    await client.post("/api/v1/auth/link/phone/send", json={"phone": phone}, headers=headers)
+    code = await latest_code(client, phone)
+    wrong = "000000" if code != "000000" else "111111"
+    remaining = []
+    for _ in range(5):
+        r = await client.post(
+            "/api/v1/auth/link/phone/verify",
+            json={"phone": phone, "verification_code": wrong},
+            headers=headers,
+        )
+        remaining.append(assert_problem(r, 400, "otp.invalid")["attempts_remaining"])
+    assert remaining == [4, 3, 2, 1, 0]
+    locked = await client.post(
+        "/api/v1/auth/link/phone/verify",
+        json={"phone": phone, "verification_code": code},
+        headers=headers,
+    )
+    assert_problem(locked, 429, "otp.too_many_attempts")
+    me = await client.get("/api/v1/profile", headers=headers)
+    assert me.json()["phone_number"] is None
+
+
 async def test_an_account_with_an_email_cannot_link_another(client: httpx.AsyncClient) -> None:
     created = await register(client, new_email())
     r = await link_email(client, created["access_token"], new_email())

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.auth import firewall, phone
-from keyturn.auth.otp import Otp
+from keyturn.auth.otp import Otp, WrongCode
 from keyturn.auth.password_service import EmailTaken, normalize_email
 from keyturn.auth.passwords import new_password_hash
 from keyturn.auth.schemas import SendVerificationOut
 from keyturn.config import Settings
+from keyturn.db import end_read, fail
 from keyturn.errors import Conflict, Forbidden
 from keyturn.logs import get_logger, mask_email, mask_phone
 from keyturn.ratelimit import RateLimiter
@@ -69,7 +70,7 @@ async def link_email(
     owner = await users.find_by_email(db, email)
     if owner is not None:
         raise EmailTaken("Another account uses this email address.")
-    await db.commit()  # ends the read transaction: no lock held while hashing
+    await end_read(db)
     password_hash = await new_password_hash(password, personal=(email, user.full_name))
     await db.refresh(user)
     if user.email is not None:
@@ -154,7 +155,10 @@ async def verify_phone(
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
     await firewall.spend_verify_budget(limiter, settings, ip=ip)
-    await otp.consume(db, phone=number, code=code)
+    try:
+        await otp.consume(db, phone=number, code=code)
+    except WrongCode as refused:
+        await fail(db, refused)
     owner = await users.find_by_phone(db, number)
     if owner is not None and owner.id != user.id:
         raise PhoneTaken("Another account signs in with this phone number.")

@@ -97,7 +97,9 @@ class Otp:
         await self.provider.send_code(db, phone=phone, code=code)
 
     async def consume(self, db: AsyncSession, *, phone: str, code: str) -> None:
-        """Accept and consume the right code, or count a failure (committed) and raise."""
+        """Accept and consume the right code (flushed), or count a failure and raise `WrongCode`.
+        The count is flushed only: the caller keeps it with `keyturn.db.fail`, or resending
+        would buy more guesses."""
         challenge = await self._challenge(db, phone)
         if challenge is None or challenge.consumed_at is not None:
             raise WrongCode("Invalid or expired code; ask for a new one.", attempts_remaining=0)
@@ -113,9 +115,8 @@ class Otp:
         if not await self._matches(challenge, phone, code):
             challenge.failed_attempts += 1
             challenge.first_failed_at = challenge.first_failed_at or utcnow()
-            remaining = self._remaining(challenge)
-            await db.commit()
-            raise WrongCode("Wrong code.", attempts_remaining=remaining)
+            await db.flush()
+            raise WrongCode("Wrong code.", attempts_remaining=self._remaining(challenge))
         challenge.consumed_at = utcnow()
         challenge.failed_attempts = 0
         challenge.first_failed_at = None

@@ -20,7 +20,7 @@ from keyturn.auth.models import PasswordReset
 from keyturn.auth.schemas import MessageOut, PasswordChangedOut, TokenResponse
 from keyturn.auth.service import complete_sign_in, refuse_if_disabled
 from keyturn.config import Settings
-from keyturn.db import utcnow
+from keyturn.db import end_read, fail, utcnow
 from keyturn.errors import BadRequest, Conflict, Invalid, Unauthorized
 from keyturn.logs import get_logger, mask_email
 from keyturn.notify import email as mail
@@ -152,7 +152,7 @@ async def login(
         account = email.strip().lower()
     await throttle.begin_attempt(limiter, settings, market=market, account=account, ip=device.ip)
     user = await users.find_by_email(db, account)
-    await db.commit()  # ends the read transaction: no lock held while hashing
+    await end_read(db)
     ok, new_hash = await passwords.check_password(password, user.password_hash if user else None)
     if not ok or user is None:
         await throttle.failed(limiter, settings, ip=device.ip)
@@ -164,8 +164,7 @@ async def login(
             method="password",
             email=mask_email(account),
         )
-        await db.commit()
-        raise InvalidCredentials("Invalid email or password.")
+        await fail(db, InvalidCredentials("Invalid email or password."))
     await db.refresh(user, with_for_update=True)
     await refuse_if_disabled(db, user=user, ip=device.ip)
     if new_hash:
@@ -262,7 +261,7 @@ async def reset_password(
     user = await db.get(User, reset.user_id) if reset else None
     if reset is None or user is None or reset.used_at is not None or reset.expires_at <= utcnow():
         raise invalid
-    await db.commit()  # ends the read transaction: no lock held while hashing
+    await end_read(db)
     password_hash = await passwords.new_password_hash(
         new_password, personal=(user.email, user.full_name, user.company)
     )
@@ -302,7 +301,7 @@ async def change_password(
         raise NoPassword("This account has no password yet; add one with /auth/link/email.")
     account = user.email or f"user:{user.id}"
     await throttle.begin_attempt(limiter, settings, market=caller.market, account=account, ip=ip)
-    await db.commit()
+    await end_read(db)
     ok, _ = await passwords.check_password(current_password, user.password_hash)
     if not ok:
         await throttle.failed(limiter, settings, ip=ip)

@@ -9,7 +9,7 @@ from keyturn.auth import firewall, guest, phone
 from keyturn.auth.otp import Otp, TooManyAttempts, WrongCode
 from keyturn.auth.schemas import MessageOut, SendVerificationOut, TokenResponse
 from keyturn.config import Settings
-from keyturn.db import Databases, utcnow
+from keyturn.db import Databases, fail, utcnow
 from keyturn.errors import Forbidden, Unauthorized
 from keyturn.logs import get_logger, mask_phone
 from keyturn.ratelimit import RateLimiter
@@ -88,10 +88,9 @@ async def verify_code(
     await firewall.spend_verify_budget(limiter, settings, ip=device.ip)
     try:
         await otp.consume(db, phone=number, code=code)
-    except (WrongCode, TooManyAttempts):  # provider outages are not failed sign-ins
+    except (WrongCode, TooManyAttempts) as refused:  # provider outages are not failed sign-ins
         audit.record(db, "login.failed", ip=device.ip, method="phone", phone=mask_phone(number))
-        await db.commit()
-        raise
+        await fail(db, refused)
     user = await users.find_by_phone(db, number)
     is_new_user = user is None
     if user is None:
@@ -117,8 +116,7 @@ async def refuse_if_disabled(db: AsyncSession, *, user: User, ip: str | None) ->
     """A disabled account cannot sign in, and signing in never re-enables it."""
     if not user.is_active:
         audit.record(db, "login.failed", user_id=user.id, ip=ip, reason="disabled")
-        await db.commit()
-        raise AccountDisabled("This account is disabled.")
+        await fail(db, AccountDisabled("This account is disabled."))
 
 
 async def complete_sign_in(
@@ -203,6 +201,7 @@ async def refresh(
         issued, user = await sessions.refresh(
             db, settings, keyring, refresh_token=refresh_token, market=market, ip=ip
         )
+        await db.commit()
     return token_response(issued, user)
 
 

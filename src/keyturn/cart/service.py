@@ -180,7 +180,9 @@ async def set_quantity(
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise CartItemNotFound("No such item in your cart.")
-    return await read_cart(db, user_id=user_id, currency=currency)
+    view = await cart_view(db, cart_id=cart_id, currency=currency)
+    await db.commit()
+    return view
 
 
 async def remove_item(db: AsyncSession, *, user_id: int, item_id: int, currency: str) -> CartRead:
@@ -192,13 +194,17 @@ async def remove_item(db: AsyncSession, *, user_id: int, item_id: int, currency:
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise CartItemNotFound("No such item in your cart.")
-    return await read_cart(db, user_id=user_id, currency=currency)
+    view = await cart_view(db, cart_id=cart_id, currency=currency)
+    await db.commit()
+    return view
 
 
 async def clear_cart(db: AsyncSession, *, user_id: int, currency: str) -> CartRead:
     cart_id = await ensure_cart(db, user_id)
     await db.execute(delete(CartItem).where(CartItem.cart_id == cart_id))
-    return await read_cart(db, user_id=user_id, currency=currency)
+    view = await cart_view(db, cart_id=cart_id, currency=currency)
+    await db.commit()
+    return view
 
 
 async def merge_guest(db: AsyncSession, *, guest_id: int, user_id: int) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.config import Settings
-from keyturn.db import utcnow
+from keyturn.db import fail, utcnow
 from keyturn.errors import NotFound, Unauthorized
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.models import RefreshToken, Session
@@ -140,7 +140,8 @@ async def refresh(
     market: str,
     ip: str | None,
 ) -> tuple[IssuedTokens, User]:
-    """Redeem a refresh token for a new pair, or revoke the session if it was superseded."""
+    """Redeem a refresh token for a new pair (flushed; the caller commits), or revoke the
+    session if the token was superseded (committed, then refused)."""
     invalid = Unauthorized("Invalid or expired refresh token.")
     found = await db.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
@@ -166,8 +167,7 @@ async def refresh(
     if session.last_redeemed_id not in (found.id, found.parent_id):
         await _revoke(db, session, reason="refresh_reuse", now=now)
         audit.record(db, "refresh.reuse_detected", user_id=user.id, session_id=session.id, ip=ip)
-        await db.commit()
-        raise Unauthorized("Refresh token reuse detected; the session has been ended.")
+        await fail(db, Unauthorized("Refresh token reuse detected; the session has been ended."))
     session.last_redeemed_id = found.id
     session.last_seen_at = now
     if ip:
@@ -175,7 +175,7 @@ async def refresh(
     issued = await _issue(
         db, settings, keyring, session=session, user=user, market=market, parent_id=found.id
     )
-    await db.commit()
+    await db.flush()
     return issued, user
 
 
