@@ -8,7 +8,10 @@ once on SQLite, once on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from keyturn.models import load_all_models
 from tests.harness import commits
 from tests.harness.postgres import PostgresCluster
 from tests.harness.redis import RedisServer
+from tests.harness.server import KEYTURN, LiveServer
 
 MARKETS = ("kg", "us")
 load_all_models()
@@ -154,3 +158,35 @@ def redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_live_server(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start the real `keyturn serve` on this test's backend, with fresh, migrated databases
+    (on PostgreSQL: new databases in the run's cluster). Stopped when the test ends."""
+    started: list[LiveServer] = []
+
+    def start(**env: str) -> LiveServer:
+        env = {"KEYTURN_LOAD_DEMO_CATALOG": "false", **env}
+        if backend == "postgres":
+            cluster: PostgresCluster = request.getfixturevalue("pg")
+            name = f"live_{uuid.uuid4().hex[:10]}"
+            for code in MARKETS:
+                cluster.create_database(f"{name}_{code}")
+            env["KEYTURN_DATABASE_URL"] = cluster.url(f"{name}_{{market}}")
+            subprocess.run(
+                [str(KEYTURN), "migrate"],
+                env={**os.environ, **env},
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        server = LiveServer(tmp_path / f"live-{len(started)}", env=env).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

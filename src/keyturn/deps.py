@@ -102,7 +102,10 @@ async def get_db(databases: DatabasesDep, market: Market) -> AsyncIterator[Async
         yield db
 
 
-Db = Annotated[AsyncSession, Depends(get_db)]
+# `scope="function"`: the session closes (its connection back in the pool, any transaction
+# rolled back) when the handler returns, before a byte of the response is sent, so a client
+# that reads slowly or not at all never holds a connection (docs/security.md).
+Db = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
 async def get_caller(db: Db, market: Market, token: VerifiedToken) -> sessions.Principal:

@@ -6,6 +6,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,14 +70,19 @@ async def upload_file(
     try:
         detected = await asyncio.to_thread(sniff.detect, received.path)
         _check_type(detected, received.filename, settings.files.allowed_types)
-        return await _store(
-            db,
-            user_id=user_id,
-            settings=settings,
-            storage=storage,
-            received=received,
-            content_type=detected,
-        )
+        key = await _put(storage, received.path, user_id=user_id)
+        try:
+            return await _record(
+                db,
+                user_id=user_id,
+                settings=settings,
+                received=received,
+                content_type=detected,
+                storage_key=key,
+            )
+        except BaseException:
+            await _discard(storage, key)
+            raise
     finally:
         await asyncio.to_thread(received.path.unlink, missing_ok=True)
 
@@ -95,16 +101,29 @@ def _check_type(detected: str, filename: str, allowed: list[str]) -> None:
         )
 
 
-async def _store(
+async def _put(storage: Storage, source: Path, *, user_id: int) -> str:
+    """Store the bytes under a new key, outside any transaction (storage may be slow)."""
+    key = secrets.token_hex(16)
+    try:
+        await storage.put(key, source)
+    except Exception as exc:
+        log.error("files.store_failed", error=type(exc).__name__, user_id=user_id)
+        await _discard(storage, key)
+        raise StorageFailed("The file could not be stored; nothing was charged. Retry.") from None
+    return key
+
+
+async def _record(
     db: AsyncSession,
     *,
     user_id: int,
     settings: Settings,
-    storage: Storage,
     received: ReceivedFile,
     content_type: str,
+    storage_key: str,
 ) -> FileRead:
-    """One transaction: the unit, the row and the bytes succeed together or not at all."""
+    """One transaction: the unit and the row. Stored bytes that never get their row (a
+    refusal here, or a crash before the commit) are removed by `sweep_orphans`."""
     await usage.consume(db, user_id=user_id, name=UPLOADS, amount=1, settings=settings.usage)
     row = StoredFile(
         user_id=user_id,
@@ -112,22 +131,10 @@ async def _store(
         content_type=content_type,
         size=received.size,
         sha256=received.sha256,
-        storage_key=secrets.token_hex(16),
+        storage_key=storage_key,
     )
     db.add(row)
-    await db.flush()
-    try:
-        await storage.put(row.storage_key, received.path)
-    except Exception as exc:
-        log.error("files.store_failed", error=type(exc).__name__, user_id=user_id)
-        await db.rollback()
-        await _discard(storage, row.storage_key)
-        raise StorageFailed("The file could not be stored; nothing was charged. Retry.") from None
-    try:
-        await db.commit()
-    except BaseException:
-        await _discard(storage, row.storage_key)
-        raise
+    await db.commit()
     log.info("files.uploaded", file_id=row.id, user_id=user_id, size=row.size)
     return FileRead.model_validate(row)
 
@@ -170,12 +177,15 @@ async def download_file(
     db: AsyncSession, *, user_id: int, file_id: int, storage: Storage
 ) -> Download:
     row = await get_file(db, user_id=user_id, file_id=file_id)
+    meta, key = FileRead.model_validate(row), row.storage_key
+    # The metadata is read: end the transaction before storage is asked for the bytes.
+    await db.rollback()
     try:
-        chunks = await storage.read(row.storage_key)
+        chunks = await storage.read(key)
     except Exception as exc:
-        log.error("files.read_failed", file_id=row.id, error=type(exc).__name__)
+        log.error("files.read_failed", file_id=meta.id, error=type(exc).__name__)
         raise StorageFailed("The file's content cannot be read right now.") from None
-    return Download(file=FileRead.model_validate(row), chunks=chunks)
+    return Download(file=meta, chunks=chunks)
 
 
 async def delete_file(db: AsyncSession, *, user_id: int, file_id: int, storage: Storage) -> None:
