@@ -17,7 +17,7 @@ from keyturn.middleware import RequestContextMiddleware
 from keyturn.notify.sms import make_sms_provider
 from keyturn.problems import install_error_handlers
 from keyturn.ratelimit import RateLimiter
-from keyturn.routes import API_PREFIX, api_routers, root_routers
+from keyturn.routes import API_PREFIX, STREAMED_BODIES, api_routers, root_routers
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 
 DESCRIPTION = """
@@ -74,5 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "X-Request-ID",
         ],
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_size=settings.max_body_size,
+        streamed_bodies=STREAMED_BODIES,
+    )
     return app

@@ -184,6 +184,9 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = []
     cookie_secure: bool = True
     log_level: str = "INFO"
+    # Request bodies larger than this are refused (413) before they are read, except on the
+    # upload route, which streams and bounds its body itself (`files.max_size`).
+    max_body_size: int = Field(default=64 * 1024, ge=1024)
     load_demo_catalog: bool = True
     # Production refuses unsafe defaults unless each is allowed explicitly.
     allow_console_sms: bool = False

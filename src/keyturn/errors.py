@@ -29,6 +29,12 @@ class BadRequest(AppError):
     status, code, title = 400, "bad_request", "Bad request"
 
 
+class BodyTooLarge(AppError):
+    """The request body is larger than the server accepts on this route."""
+
+    status, code, title = 413, "request.too_large", "Request body too large"
+
+
 class UnknownMarket(AppError):
     """`X-Market` names a market this deployment does not serve."""
 

@@ -47,9 +47,13 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
+def app_error_response(err: AppError) -> JSONResponse:
+    return problem(err.status, err.code, err.title, err.detail, headers=err.headers, **err.extra)
+
+
 async def _app_error(_: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, AppError)
-    return problem(err.status, err.code, err.title, err.detail, headers=err.headers, **err.extra)
+    return app_error_response(err)
 
 
 async def _validation_error(_: Request, err: Exception) -> JSONResponse:
@@ -70,6 +74,8 @@ async def _validation_error(_: Request, err: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, StarletteHTTPException)
+    if isinstance(err.__cause__, AppError):  # raised while FastAPI read the body (a cap)
+        return app_error_response(err.__cause__)
     code, title = HTTP_CODES.get(err.status_code, ("http_error", "HTTP error"))
     detail = err.detail if isinstance(err.detail, str) else title
     return problem(err.status_code, code, title, detail, headers=err.headers)

@@ -4,6 +4,10 @@ from fastapi import APIRouter
 
 API_PREFIX = "/api/v1"
 
+# Routes whose handler streams the request body and bounds it itself; every other body is
+# capped at `max_body_size` by the middleware (docs/security.md).
+STREAMED_BODIES = frozenset({("POST", f"{API_PREFIX}/files")})
+
 
 def root_routers() -> list[APIRouter]:
     from keyturn.sessions.router import wellknown_router

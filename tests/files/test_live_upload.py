@@ -22,29 +22,15 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
     server.stop()
 
 
-def memory(pid: int, field: str) -> int:
-    """`VmRSS` (resident now) or `VmHWM` (peak resident) of a process, in bytes (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no {field}")
-
-
-def reset_peak(pid: int) -> None:
-    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
-
-
 @pytest.mark.slow
 async def test_twenty_mib_upload_is_refused_without_the_server_holding_it(
     live: LiveServer,
 ) -> None:
-    assert live.proc is not None
     async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
         token = (await sign_in(client))["access_token"]
         assert (await upload(client, token)).status_code == 201  # warm every code path
-        pid = live.proc.pid
-        reset_peak(pid)
-        before = memory(pid, "VmRSS")
+        live.reset_peak_memory()
+        before = live.memory("VmRSS")
 
         async def body() -> AsyncIterator[bytes]:
             yield b'--bb\r\nContent-Disposition: form-data; name="file"; filename="x.pdf"\r\n\r\n'
@@ -58,7 +44,7 @@ async def test_twenty_mib_upload_is_refused_without_the_server_holding_it(
             headers={**auth(token), "Content-Type": "multipart/form-data; boundary=bb"},
         )
         assert r.status_code == 413 and r.json()["code"] == "files.too_large"
-        grew = memory(pid, "VmHWM") - before
+        grew = live.memory("VmHWM") - before
         assert grew < 8 * MiB, f"peak memory grew by {grew} bytes"
 
         usage = (await client.get("/api/v1/usage", headers=auth(token))).json()

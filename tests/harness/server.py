@@ -75,3 +75,15 @@ class LiveServer:
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def memory(self, field: str = "VmRSS") -> int:
+        """`VmRSS` (resident now) or `VmHWM` (peak resident) of the server, in bytes (Linux)."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError(f"no {field}")
+
+    def reset_peak_memory(self) -> None:
+        assert self.proc is not None
+        Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
