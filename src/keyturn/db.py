@@ -74,7 +74,12 @@ def make_engine(url: str) -> AsyncEngine:
         # One connection per process: concurrent requests queue for it in asyncio instead of
         # sleeping in SQLite's busy handler, which made tail latency seconds long.
         engine = create_async_engine(
-            url, connect_args={"timeout": 10}, pool_size=1, max_overflow=0, pool_timeout=30
+            url,
+            connect_args={"timeout": 10},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=30,
+            hide_parameters=True,  # errors never carry what a client sent into the log
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # SQLite: take the write lock at BEGIN so two writers queue instead of deadlocking.
@@ -82,7 +87,12 @@ def make_engine(url: str) -> AsyncEngine:
         _disable_pysqlite_transactions(engine.sync_engine)
         return engine
     return create_async_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        hide_parameters=True,
     )
 
 

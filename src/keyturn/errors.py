@@ -75,6 +75,12 @@ class Invalid(AppError):
     status, code, title = 422, "invalid", "Unprocessable request"
 
 
+class InvalidValue(Invalid):
+    """The database refused a value validation let through (out of range, not storable)."""
+
+    code = "request.invalid_value"
+
+
 class TooManyRequests(AppError):
     """A rate limit or quota is exhausted; `retry_after` seconds until it may succeed."""
 
@@ -89,3 +95,7 @@ class Unavailable(AppError):
     """A dependency (database, Redis, SMS provider) cannot be reached; safe to retry."""
 
     status, code, title = 503, "unavailable", "Service unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 2, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.headers["Retry-After"] = str(max(1, retry_after))

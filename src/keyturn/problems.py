@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from keyturn.errors import AppError, Unavailable
+from keyturn.errors import AppError, InvalidValue, Unavailable
 from keyturn.logs import get_logger
 
 log = get_logger(__name__)
@@ -81,20 +81,37 @@ async def _http_error(_: Request, err: Exception) -> JSONResponse:
     return problem(err.status_code, code, title, detail, headers=err.headers)
 
 
-async def _database_down(request: Request, err: Exception) -> JSONResponse:
+# SQLSTATE classes of a database that is (re)starting, gone, or out of connections:
+# connection exception, insufficient resources, operator intervention (shutdown, restart).
+_UNREACHABLE_SQLSTATES = ("08", "53", "57")
+
+
+async def _database_down(_: Request, err: Exception) -> JSONResponse:
     log.warning("database_unavailable", error=type(err).__name__)
-    return await _app_error(request, Unavailable("A database is unreachable; retry shortly."))
+    return app_error_response(Unavailable("A database is unreachable; retry shortly."))
+
+
+async def _database_error(request: Request, err: Exception) -> JSONResponse:
+    """A driver error: unreachable → 503; a value it cannot store → 422; else a real bug.
+    Engines hide SQL parameters, so nothing a client sent reaches the log from here."""
+    assert isinstance(err, sa_exc.DBAPIError)
+    sqlstate = str(getattr(err.orig, "sqlstate", None) or "")
+    if (
+        err.connection_invalidated
+        or isinstance(err, sa_exc.OperationalError | sa_exc.InterfaceError)
+        or sqlstate.startswith(_UNREACHABLE_SQLSTATES)
+    ):
+        return await _database_down(request, err)
+    if isinstance(err, sa_exc.DataError) or sqlstate.startswith("22"):
+        log.warning("database_refused_value", error=type(err.orig).__name__, sqlstate=sqlstate)
+        return app_error_response(InvalidValue("A value is out of range or cannot be stored."))
+    raise err
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for db_down in (
-        sa_exc.OperationalError,
-        sa_exc.InterfaceError,
-        sa_exc.TimeoutError,
-        ConnectionError,
-        TimeoutError,
-    ):
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    for db_down in (sa_exc.TimeoutError, ConnectionError, TimeoutError):
         app.add_exception_handler(db_down, _database_down)

@@ -197,3 +197,11 @@ async def test_orders_survive_logout_refresh_and_another_device(client, placed) 
         )
     ).json()
     assert seen["items"] == order["items"] and seen["total_amount"] == order["total_amount"]
+
+
+@pytest.mark.parametrize("cursor", ["abc", "²", "١٢", "1" * 19, "1\x00"])
+@pytest.mark.parametrize("path", ["/api/v1/profile/orders", "/api/v1/admin/orders"])
+async def test_a_cursor_that_is_not_an_id_is_a_422(app, client, path, cursor) -> None:
+    admin = await make_admin(app, client)
+    r = await client.get(path, params={"cursor": cursor}, headers=auth(admin["access_token"]))
+    assert_problem(r, 422, "request.invalid")

@@ -64,3 +64,27 @@ async def test_api_responses_carry_security_headers(client: httpx.AsyncClient) -
 async def test_malicious_request_id_is_replaced(client: httpx.AsyncClient) -> None:
     response = await client.get("/health", headers={"X-Request-ID": 'a"b<script>' + "x" * 80})
     assert response.headers["x-request-id"].isalnum()
+
+
+async def test_a_value_the_database_refuses_is_a_422_and_stays_out_of_the_log(
+    app: FastAPI, backend: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Validation should stop such values first; whatever slips through is still no 500,
+    and the engine hides the statement's parameters from the log."""
+    if backend == "sqlite":
+        pytest.skip("SQLite stores any value; PostgreSQL refuses with SQLSTATE class 22")
+    from sqlalchemy import text
+
+    from keyturn.deps import Db
+
+    router = APIRouter()
+
+    @router.get("/cast")
+    async def cast(db: Db) -> None:
+        await db.execute(text("SELECT CAST(:v AS integer)"), {"v": "alice@example.com"})
+
+    app.include_router(router)
+    async with http_client(app) as client:
+        body = assert_problem(await client.get("/cast"), 422, "request.invalid_value")
+    assert "alice@example.com" not in str(body)
+    assert "alice@example.com" not in capfd.readouterr().err

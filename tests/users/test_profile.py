@@ -33,6 +33,10 @@ async def test_profile_changes_are_saved(client) -> None:
         {"full_name": ""},
         {"full_name": "x" * 201},
         {"profile_image_url": "javascript:alert(1)"},
+        {"profile_image_url": "https://cdn.example.com/" + "a" * 2055},  # 2 079 characters
+        {"profile_image_url": "https://cdn.example.com/" + "a b" * 600},  # 3 024 once encoded
+        {"full_name": "Ada\x00"},
+        {"company": "tab\tin a name"},
         {"country": "Kyrgyzstan"},
         {"full_name": 42},
     ],

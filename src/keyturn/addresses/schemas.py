@@ -3,17 +3,19 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from keyturn.fields import Text
+
 
 def _text(max_length: int, min_length: int = 1) -> object:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
-Label = Annotated[str, _text(50)]
-FullName = Annotated[str, _text(200)]
-Phone = Annotated[str, _text(32, 3), Field(examples=["+13125550100"])]
-Line = Annotated[str, _text(200)]
-City = Annotated[str, _text(100)]
-Region = Annotated[str, _text(100)]
+Label = Annotated[Text, _text(50)]
+FullName = Annotated[Text, _text(200)]
+Phone = Annotated[Text, _text(32, 3), Field(examples=["+13125550100"])]
+Line = Annotated[Text, _text(200)]
+City = Annotated[Text, _text(100)]
+Region = Annotated[Text, _text(100)]
 PostalCode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9 -]{2,12}$")
 ]

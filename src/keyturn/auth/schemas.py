@@ -2,6 +2,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from keyturn.fields import Text
 from keyturn.users.schemas import UserRead
 
 RefreshTransport = Annotated[
@@ -17,7 +18,7 @@ RefreshTransport = Annotated[
 class SendVerificationIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "+13125550100"}]})
 
-    phone: str = Field(min_length=3, max_length=32, description="E.164, e.g. +13125550100")
+    phone: Text = Field(min_length=3, max_length=32, description="E.164, e.g. +13125550100")
 
 
 class SendVerificationOut(BaseModel):
@@ -36,9 +37,9 @@ class VerifyCodeIn(BaseModel):
         }
     )
 
-    phone: str = Field(min_length=3, max_length=32)
-    verification_code: str = Field(pattern=r"^\d{4,8}$")
-    device_name: str | None = Field(default=None, max_length=100)
+    phone: Text = Field(min_length=3, max_length=32)
+    verification_code: str = Field(pattern=r"^[0-9]{4,8}$")
+    device_name: Text | None = Field(default=None, max_length=100)
     refresh_transport: RefreshTransport = None
 
 
@@ -63,7 +64,7 @@ class LogoutIn(BaseModel):
 class GuestIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"device_name": "Pixel 8"}]})
 
-    device_name: str | None = Field(default=None, max_length=100)
+    device_name: Text | None = Field(default=None, max_length=100)
 
 
 class TokenResponse(BaseModel):
@@ -87,9 +88,11 @@ class MessageOut(BaseModel):
 
 # Login and current passwords are bounded loosely (old passwords may break today's rules);
 # new passwords are checked by `auth.strength` so the refusal says why.
-AnyPassword = Annotated[str, Field(min_length=1, max_length=1024)]
-NewPassword = Annotated[str, Field(max_length=1024, description="8-128 characters, any Unicode")]
-EmailField = Annotated[str, Field(min_length=3, max_length=320, examples=["alice@example.com"])]
+AnyPassword = Annotated[Text, Field(min_length=1, max_length=1024)]
+NewPassword = Annotated[
+    Text, Field(max_length=1024, description="8-128 characters, any Unicode but controls")
+]
+EmailField = Annotated[Text, Field(min_length=3, max_length=320, examples=["alice@example.com"])]
 
 
 class RegisterIn(BaseModel):
@@ -108,9 +111,9 @@ class RegisterIn(BaseModel):
 
     email: EmailField
     password: NewPassword
-    full_name: str | None = Field(default=None, max_length=200)
-    company: str | None = Field(default=None, max_length=200)
-    device_name: str | None = Field(default=None, max_length=100)
+    full_name: Text | None = Field(default=None, max_length=200)
+    company: Text | None = Field(default=None, max_length=200)
+    device_name: Text | None = Field(default=None, max_length=100)
     refresh_transport: RefreshTransport = None
 
 
@@ -123,7 +126,7 @@ class LoginIn(BaseModel):
 
     email: EmailField
     password: AnyPassword
-    device_name: str | None = Field(default=None, max_length=100)
+    device_name: Text | None = Field(default=None, max_length=100)
     refresh_transport: RefreshTransport = None
 
 
@@ -145,7 +148,7 @@ class ResetPasswordIn(BaseModel):
         }
     )
 
-    token: str = Field(min_length=20, max_length=200, description="From the reset email")
+    token: Text = Field(min_length=20, max_length=200, description="From the reset email")
     new_password: NewPassword
 
 
@@ -185,5 +188,5 @@ class LinkPhoneVerifyIn(BaseModel):
         json_schema_extra={"examples": [{"phone": "+13125550100", "verification_code": "123456"}]}
     )
 
-    phone: str = Field(min_length=3, max_length=32)
-    verification_code: str = Field(pattern=r"^\d{4,8}$")
+    phone: Text = Field(min_length=3, max_length=32)
+    verification_code: str = Field(pattern=r"^[0-9]{4,8}$")

@@ -15,15 +15,13 @@ from keyturn.catalog.schemas import (
     SkuUpdate,
 )
 from keyturn.deps import Admin, Db, Market, PathId, SettingsDep
+from keyturn.fields import Cursor, Text
 
 router = APIRouter(prefix="/products", tags=["catalog"])
 admin_router = APIRouter(prefix="/admin", tags=["admin"])
 
 Search = Annotated[
-    str | None, Query(max_length=100, description="Part of the product name, any case")
-]
-Cursor = Annotated[
-    str | None, Query(pattern=r"^\d{1,18}$", description="`next_cursor` of the previous page")
+    Text | None, Query(max_length=100, description="Part of the product name, any case")
 ]
 Limit = Annotated[int, Query(ge=1, le=100)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such product"}}
@@ -31,7 +29,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such prod
 
 @router.get("", summary="Products for sale in this market, by id, with name search")
 async def list_products(
-    db: Db, q: Search = None, cursor: Cursor = None, limit: Limit = 20
+    db: Db, q: Search = None, cursor: Cursor | None = None, limit: Limit = 20
 ) -> ProductList:
     return await service.list_products(db, q=q, cursor=cursor, limit=limit)
 
@@ -43,7 +41,7 @@ async def read_product(db: Db, product_id: PathId) -> ProductRead:
 
 @admin_router.get("/products", summary="Every product, including deactivated ones")
 async def admin_list_products(
-    db: Db, _: Admin, q: Search = None, cursor: Cursor = None, limit: Limit = 20
+    db: Db, _: Admin, q: Search = None, cursor: Cursor | None = None, limit: Limit = 20
 ) -> AdminProductList:
     return await service.admin_list_products(db, q=q, cursor=cursor, limit=limit)
 

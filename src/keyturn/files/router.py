@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from keyturn.deps import Caller, Db, PathId, SettingsDep
+from keyturn.fields import Cursor
 from keyturn.files import service
 from keyturn.files.schemas import FileList, FileRead
 from keyturn.files.storage import StorageDep
@@ -56,7 +57,7 @@ async def list_files(
     db: Db,
     caller: Caller,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$")] = None,
+    cursor: Cursor | None = None,
 ) -> FileList:
     return await service.list_files(db, user_id=caller.user_id, limit=limit, cursor=cursor)
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query
 
 from keyturn.deps import Db, SettingsDep
 from keyturn.errors import NotFound
+from keyturn.fields import Text
 from keyturn.notify import outbox
 from keyturn.notify.schemas import OutboxRead
 
@@ -19,7 +20,7 @@ router = APIRouter(tags=["dev"])
 async def dev_outbox(
     db: Db,
     settings: SettingsDep,
-    to: Annotated[str, Query(min_length=3, max_length=320, description="Phone (E.164) or email")],
+    to: Annotated[Text, Query(min_length=3, max_length=320, description="Phone (E.164) or email")],
 ) -> OutboxRead:
     if not settings.is_development:
         raise NotFound("Not found.")

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from keyturn.db import MAX_ID
 from keyturn.deps import Admin, Caller, Db, Market, PathId, SettingsDep
+from keyturn.fields import Cursor
 from keyturn.orders import checkout, service
 from keyturn.orders.schemas import (
     CheckoutIn,
@@ -28,7 +29,6 @@ IdempotencyKey = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=20)]
 
 
 @router.post(
@@ -69,7 +69,7 @@ async def list_orders(
     db: Db,
     caller: Caller,
     status: Status | None = None,
-    cursor: Cursor = None,
+    cursor: Cursor | None = None,
     limit: Limit = 20,
 ) -> OrderList:
     return await service.list_orders(
@@ -103,7 +103,7 @@ async def admin_list_orders(
     db: Db,
     admin: Admin,
     status: Status | None = None,
-    cursor: Cursor = None,
+    cursor: Cursor | None = None,
     limit: Limit = 50,
 ) -> OrderList:
     return await service.list_orders(db, user_id=None, status=status, cursor=cursor, limit=limit)

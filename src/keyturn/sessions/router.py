@@ -1,8 +1,9 @@
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from keyturn.deps import Caller, DatabasesDep, Db, KeyringDep, SettingsDep
+from keyturn.fields import Text
 from keyturn.sessions import introspect
 from keyturn.sessions import service as sessions
 from keyturn.sessions.schemas import (
@@ -34,7 +35,9 @@ async def list_sessions(db: Db, caller: Caller) -> SessionList:
     summary="Sign one of your devices out",
     responses={404: {"description": "No such live session of yours"}},
 )
-async def revoke_session(db: Db, caller: Caller, session_id: str) -> Response:
+async def revoke_session(
+    db: Db, caller: Caller, session_id: Annotated[Text, Path(max_length=64)]
+) -> Response:
     await sessions.end_session(db, user_id=caller.user_id, session_id=session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -2,6 +2,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from keyturn.fields import Text
+
 
 class SessionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -24,7 +26,7 @@ class SessionList(BaseModel):
 class VerifyTokenIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"token": "eyJhbGciOi..."}]})
 
-    token: str = Field(min_length=1, max_length=4096)
+    token: Text = Field(min_length=1, max_length=4096)
 
 
 class Introspection(BaseModel):

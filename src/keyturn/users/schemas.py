@@ -1,6 +1,8 @@
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field
+
+from keyturn.fields import Text, Url
 
 
 class UserRead(BaseModel):
@@ -35,9 +37,9 @@ class UserUpdate(BaseModel):
         },
     )
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    profile_image_url: HttpUrl | None = Field(default=None)
-    company: str | None = Field(default=None, max_length=200)
+    full_name: Text | None = Field(default=None, min_length=1, max_length=200)
+    profile_image_url: Url | None = Field(default=None)
+    company: Text | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
 
