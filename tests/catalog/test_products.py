@@ -1,5 +1,6 @@
 """The public catalog (active products only, cursor pages, name search) and the admin side."""
 
+import json
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ from tests.factories import auth, create_product, make_admin, sign_in
 from tests.system.test_errors import assert_problem
 
 US = {"X-Market": "us"}
+NAN, INF = float("nan"), float("inf")
 
 
 @pytest.fixture
@@ -177,6 +179,25 @@ async def test_a_taken_sku_code_is_a_409_and_creates_nothing(
         ({"name": "N", "skus": [{"code": "A", "price": "1.999"}]}, "request.invalid"),
         ({"name": "N", "skus": [{"code": "A", "price": "NaN"}]}, "request.invalid"),
         ({"name": "N", "skus": [{"code": "A", "price": "1e20"}]}, "request.invalid"),
+        ({"name": "N", "skus": [{"code": "A", "price": "100000000"}]}, "request.invalid"),
+        ({"name": "N", "skus": [{"code": "A", "price": "9999999999.99"}]}, "request.invalid"),
+        (
+            {"name": "N", "skus": [{"code": "A", "price": "1", "attributes": {"w": NAN}}]},
+            "request.invalid",
+        ),
+        (
+            {"name": "N", "skus": [{"code": "A", "price": "1", "attributes": {"w": INF}}]},
+            "request.invalid",
+        ),
+        (
+            {"name": "N", "skus": [{"code": "A", "price": "1", "attributes": {"a\x00": 1}}]},
+            "request.invalid",
+        ),
+        (
+            {"name": "N", "skus": [{"code": "A", "price": "1", "attributes": {"a": "b\x00"}}]},
+            "request.invalid",
+        ),
+        ({"name": "N\x00", "skus": [{"code": "A", "price": "1"}]}, "request.invalid"),
         ({"name": "N", "skus": [{"code": "A", "price": "1", "stock": -1}]}, "request.invalid"),
         ({"name": "N", "skus": [{"code": "A", "price": "1", "stock": "3"}]}, "request.invalid"),
         ({"name": "N", "skus": [{"code": "a b", "price": "1"}]}, "request.invalid"),
@@ -190,9 +211,13 @@ async def test_a_taken_sku_code_is_a_409_and_creates_nothing(
 async def test_bad_product_is_refused_and_nothing_is_created(
     client: httpx.AsyncClient, admin: str, body: dict[str, Any], code: str
 ) -> None:
-    assert_problem(
-        await client.post("/api/v1/admin/products", json=body, headers=auth(admin)), 422, code
+    # json.dumps writes NaN and Infinity as JS literals, as a careless client would.
+    sent = await client.post(
+        "/api/v1/admin/products",
+        content=json.dumps(body),
+        headers={**auth(admin), "Content-Type": "application/json"},
     )
+    assert_problem(sent, 422, code)
     admin_list = await client.get("/api/v1/admin/products", headers=auth(admin))
     assert admin_list.json()["items"] == []
 
@@ -215,7 +240,16 @@ async def test_admin_endpoints_are_for_admins_only(client: httpx.AsyncClient) ->
 
 @pytest.mark.parametrize(
     "params",
-    [{"cursor": "abc"}, {"cursor": "1" * 40}, {"limit": 0}, {"limit": 1000}, {"q": "x" * 500}],
+    [
+        {"cursor": "abc"},
+        {"cursor": "1" * 40},
+        {"cursor": "²"},
+        {"cursor": "١٢"},
+        {"limit": 0},
+        {"limit": 1000},
+        {"q": "x" * 500},
+        {"q": "a\x00b"},
+    ],
 )
 async def test_bad_paging_is_a_422(client: httpx.AsyncClient, params: dict[str, Any]) -> None:
     assert_problem(await client.get("/api/v1/products", params=params), 422, "request.invalid")

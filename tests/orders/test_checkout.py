@@ -166,6 +166,9 @@ async def test_another_users_address_is_404_and_nothing_changes(app, client, sho
         {"shipping_address": ADDRESS, "note": "x" * 1001},
         {"shipping_address": ADDRESS, "coupon": "FREE"},
         {"address_id": "one"},
+        {"address_id": 2**63},
+        {"shipping_address": {**ADDRESS, "line1": "1 Main\x00St"}},
+        {"shipping_address": ADDRESS, "note": "ring\x00twice"},
     ],
 )
 async def test_bad_checkout_bodies_are_422_and_change_nothing(app, client, shop, body) -> None:
@@ -277,3 +280,21 @@ async def test_totals_are_exact_decimals(client, app) -> None:
         await add_to_cart(client, buyer["access_token"], sku["id"], 3)
     order = (await checkout(client, buyer["access_token"])).json()
     assert Decimal(order["total_amount"]) == Decimal("0.90") and order["total_amount"] == "0.90"
+
+
+async def test_an_order_too_large_for_the_books_is_a_422_and_changes_nothing(app, client) -> None:
+    """At most 99 of a unit below 100 million per line, but a cart may have many lines."""
+    admin = (await make_admin(app, client))["access_token"]
+    top = "99999999.99"
+    wide = await create_product(client, admin, name="Yacht", prices=(top,) * 100, stock=99)
+    more = await create_product(client, admin, name="Jet", prices=(top,) * 2, stock=99)
+    skus = [s["id"] for s in wide["skus"] + more["skus"]]
+    buyer = (await sign_in(client))["access_token"]
+    for sku_id in skus:
+        assert (await add_to_cart(client, buyer, sku_id, 99)).status_code in (200, 201)
+    r = await checkout(client, buyer)
+    body = assert_problem(r, 422, "order.total_too_large")
+    assert body["max_total"] == "999999999999.99"
+    assert await count(app, Order) == 0 and await stock_of(app, skus[0]) == 99
+    cart = (await client.get("/api/v1/cart", headers=auth(buyer))).json()
+    assert len(cart["items"]) == 102

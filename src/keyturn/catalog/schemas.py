@@ -7,35 +7,44 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    HttpUrl,
     PlainSerializer,
     field_validator,
 )
 
+from keyturn.fields import MultilineText, Text, Url, has_control_characters
+
 # Money out: an exact decimal string with two places ("5999.99"), never a float.
 Money = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
-# Money in: a string or a number, at most 2 decimal places, below 10^10.
+# Money in: a string or a number, at most 2 decimal places, below 10^8, so that 99 of a unit
+# (a cart line) fits an order line and many lines fit an order total (docs/orders.md).
 Price = Annotated[
-    Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False, examples=["5999.99"])
+    Decimal, Field(ge=0, max_digits=10, decimal_places=2, allow_inf_nan=False, examples=["5999.99"])
 ]
 Stock = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
 SkuCode = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$", examples=["TSHIRT-M"])
 ]
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
-Description = Annotated[str, Field(max_length=10_000)]
-AttrValue = str | int | float | bool
+Name = Annotated[Text, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
+Description = Annotated[MultilineText, Field(max_length=10_000)]
+# JSON cannot hold NaN or infinity; integers stay within 64 bits like every other number.
+AttrValue = (
+    str
+    | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | bool
+)
 
 
 def check_attributes(value: dict[str, AttrValue]) -> dict[str, AttrValue]:
-    """Small flat maps only: up to 30 keys of 1 to 40 chars, string values up to 200 chars."""
+    """Small flat maps only: up to 30 keys of 1 to 40 chars, string values up to 200 chars,
+    no control characters in either."""
     if len(value) > 30:
         raise ValueError("at most 30 attributes")
     for key, item in value.items():
-        if not 1 <= len(key) <= 40:
-            raise ValueError("attribute names are 1 to 40 characters")
-        if isinstance(item, str) and len(item) > 200:
-            raise ValueError(f"attribute {key[:40]!r} is longer than 200 characters")
+        if not 1 <= len(key) <= 40 or has_control_characters(key):
+            raise ValueError("attribute names are 1 to 40 characters, no control characters")
+        if isinstance(item, str) and (len(item) > 200 or has_control_characters(item)):
+            raise ValueError("attribute values are at most 200 characters, no control characters")
     return value
 
 
@@ -126,7 +135,7 @@ class ProductCreate(BaseModel):
 
     name: Name
     description: Description | None = None
-    image_url: HttpUrl | None = None
+    image_url: Url | None = None
     skus: list[SkuCreate] = Field(min_length=1, max_length=100)
 
     @field_validator("skus")
@@ -147,7 +156,7 @@ class ProductUpdate(BaseModel):
 
     name: Name | None = None
     description: Description | None = None
-    image_url: HttpUrl | None = None
+    image_url: Url | None = None
     is_active: bool | None = Field(default=None, strict=True)
 
 

@@ -27,7 +27,7 @@ from keyturn.cart.models import Cart, CartItem
 from keyturn.catalog.models import Product, Sku
 from keyturn.errors import Conflict, Forbidden, Invalid
 from keyturn.orders import service as orders
-from keyturn.orders.models import Order, OrderItem
+from keyturn.orders.models import MAX_TOTAL, Order, OrderItem
 from keyturn.orders.schemas import CheckoutIn, OrderRead
 from keyturn.sessions.service import Principal
 
@@ -48,6 +48,12 @@ class IdempotencyKeyReused(Invalid):
     """The Idempotency-Key was already used for a different checkout request."""
 
     code = "order.idempotency_key_reused"
+
+
+class OrderTooLarge(Invalid):
+    """The order's total would pass the largest amount an order can record."""
+
+    code = "order.total_too_large"
 
 
 class GuestCannotOrder(Forbidden):
@@ -177,10 +183,16 @@ async def place_order(
         )
         for sku_id, quantity in sorted(quantities.items())
     ]
+    total = sum((item.line_total for item in items), Decimal("0"))
+    if total > MAX_TOTAL:
+        await db.rollback()
+        raise OrderTooLarge(
+            "This order is larger than one order can be; split it.", max_total=str(MAX_TOTAL)
+        )
     order = Order(
         user_id=caller.user_id,
         status="pending",
-        total_amount=sum((item.line_total for item in items), Decimal("0")),
+        total_amount=total,
         currency=currency,
         shipping_address=address,
         note=body.note,

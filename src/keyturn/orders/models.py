@@ -20,6 +20,9 @@ from keyturn.db import Base, BigId, UtcDateTime, utcnow
 
 STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
 
+# The largest `Numeric(14, 2)`: an order total past it cannot be recorded.
+MAX_TOTAL = Decimal("999999999999.99")
+
 
 class Order(Base):
     """A checkout's result. Prices and names are snapshots: later catalog edits change nothing."""
@@ -41,7 +44,7 @@ class Order(Base):
     order_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    total_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    total_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # at most MAX_TOTAL
     currency: Mapped[str] = mapped_column(String(3))
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)

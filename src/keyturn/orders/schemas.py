@@ -5,6 +5,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from keyturn.addresses.schemas import City, Country, FullName, Line, Phone, PostalCode, Region
+from keyturn.db import MAX_ID
+from keyturn.fields import MultilineText
 
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
 Status = Literal["pending", "processing", "shipped", "delivered", "cancelled"]
@@ -45,9 +47,9 @@ class CheckoutIn(BaseModel):
         },
     )
 
-    address_id: int | None = Field(default=None, ge=1)
+    address_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     shipping_address: ShippingAddress | None = None
-    note: str | None = Field(default=None, max_length=1000)
+    note: MultilineText | None = Field(default=None, max_length=1000)
 
     @model_validator(mode="after")
     def _one_address(self) -> "CheckoutIn":
