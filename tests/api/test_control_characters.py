@@ -103,7 +103,11 @@ def requests(openapi: Json) -> Iterator[tuple[str, str, dict[str, Any], str]]:
             body = example_of(body_schema["schema"], components) if body_schema else None
 
             def call(
-                values: dict[str, Any], body: Any, path: str = path, params: list = params
+                values: dict[str, Any],
+                body: Any,
+                text_name: str | None = None,
+                path: str = path,
+                params: list = params,
             ) -> tuple[str, dict[str, Any]]:
                 url = path
                 for p in params:
@@ -114,7 +118,7 @@ def requests(openapi: Json) -> Iterator[tuple[str, str, dict[str, Any], str]]:
                 query = {
                     p["name"]: values[p["name"]]
                     for p in params
-                    if p["in"] == "query" and (p.get("required") or p["name"] in text_names)
+                    if p["in"] == "query" and (p.get("required") or p["name"] == text_name)
                 }
                 kwargs: dict[str, Any] = {"params": query}
                 if body is not None:
@@ -122,11 +126,9 @@ def requests(openapi: Json) -> Iterator[tuple[str, str, dict[str, Any], str]]:
                 return url, kwargs
 
             for p in params:
-                text_names = {p["name"]}
                 if list(text_paths(p["schema"], components)):
-                    url, kwargs = call({**values, p["name"]: NUL_VALUE}, body)
+                    url, kwargs = call({**values, p["name"]: NUL_VALUE}, body, p["name"])
                     yield method, url, kwargs, f"{p['in']} {p['name']}"
-            text_names = set()
             if body_schema:
                 for where in text_paths(body_schema["schema"], components):
                     url, kwargs = call(values, with_value(body, where, NUL_VALUE))

@@ -96,7 +96,7 @@ async def test_stalled_downloads_leave_the_market_answering(
             while chunk := first.recv(1 << 20):
                 received += chunk
                 if b"\r\n\r\n" in received:
-                    head, body = received.split(b"\r\n\r\n", 1)
+                    _, body = received.split(b"\r\n\r\n", 1)
                     if len(body) >= len(b"stalled download\n") * (BIG // 17):
                         break
             assert received.startswith(b"HTTP/1.1 200")

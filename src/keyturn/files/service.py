@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.config import Settings
+from keyturn.db import end_read
 from keyturn.errors import AppError, NotFound, Unavailable
 from keyturn.files import sniff
 from keyturn.files.models import StoredFile
@@ -59,7 +60,7 @@ async def upload_file(
         db, user_id=user_id, name=UPLOADS, amount=1, settings=settings.usage
     )
     # End the read transaction before the body streams in: on SQLite it holds the write lock.
-    await db.rollback()
+    await end_read(db)
     received = await receive_upload(
         stream,
         content_type=content_type,
@@ -179,7 +180,7 @@ async def download_file(
     row = await get_file(db, user_id=user_id, file_id=file_id)
     meta, key = FileRead.model_validate(row), row.storage_key
     # The metadata is read: end the transaction before storage is asked for the bytes.
-    await db.rollback()
+    await end_read(db)
     try:
         chunks = await storage.read(key)
     except Exception as exc:
