@@ -124,3 +124,35 @@ async def test_an_account_keeps_at_most_twenty_addresses(client: httpx.AsyncClie
     for n in range(20):
         assert (await save(client, token, {**HOME, "label": f"#{n}"})).status_code == 201
     assert_problem(await save(client, token, HOME), 409, "addresses.limit_reached")
+
+
+async def test_parallel_saves_keep_the_limit_and_one_default(client: httpx.AsyncClient) -> None:
+    """30 saves at once, half asking to be the default: 20 are saved (on PostgreSQL through
+    the pool, in parallel), the rest refused, and exactly one address is the default."""
+    import asyncio
+
+    token = (await sign_in(client))["access_token"]
+    answers = await asyncio.gather(
+        *(save(client, token, {**HOME, "is_default": i % 2 == 0}) for i in range(30))
+    )
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [201] * 20 + [409] * 10, statuses
+    for refused in (r for r in answers if r.status_code == 409):
+        assert_problem(refused, 409, "addresses.limit_reached")
+    saved = (await client.get("/api/v1/profile/addresses", headers=auth(token))).json()["items"]
+    assert len(saved) == 20
+    assert sum(a["is_default"] for a in saved) == 1
+
+    # Making others the default at once still leaves exactly one.
+    await asyncio.gather(
+        *(
+            client.patch(
+                f"/api/v1/profile/addresses/{a['id']}",
+                json={"is_default": True},
+                headers=auth(token),
+            )
+            for a in saved
+        )
+    )
+    saved = (await client.get("/api/v1/profile/addresses", headers=auth(token))).json()["items"]
+    assert sum(a["is_default"] for a in saved) == 1

@@ -12,6 +12,7 @@ from keyturn.addresses.models import Address
 from keyturn.addresses.schemas import AddressCreate, AddressList, AddressRead, AddressUpdate
 from keyturn.errors import Conflict, Forbidden, Invalid, NotFound
 from keyturn.sessions.service import Principal
+from keyturn.users.models import User
 
 MAX_ADDRESSES = 20
 
@@ -44,6 +45,15 @@ def _owner(caller: Principal) -> int:
     if caller.role == "guest":
         raise GuestCannotSaveAddress("Sign in to save addresses.")
     return caller.user_id
+
+
+async def _lock_owner(db: AsyncSession, caller: Principal) -> int:
+    """The owner's id, with their user row locked until the commit: one account's address
+    changes queue, so the count limit and the single default hold under concurrency
+    (SQLite's `BEGIN IMMEDIATE` already serialises writers)."""
+    user_id = _owner(caller)
+    await db.execute(select(User.id).where(User.id == user_id).with_for_update())
+    return user_id
 
 
 def _e164(raw: str, country: str) -> str:
@@ -90,7 +100,7 @@ async def read_address(db: AsyncSession, *, caller: Principal, address_id: int) 
 async def create_address(
     db: AsyncSession, *, caller: Principal, body: AddressCreate
 ) -> AddressRead:
-    user_id = _owner(caller)
+    user_id = await _lock_owner(db, caller)
     count = await db.scalar(select(func.count()).where(Address.user_id == user_id))
     if (count or 0) >= MAX_ADDRESSES:
         raise TooManyAddresses(f"You can save up to {MAX_ADDRESSES} addresses.")
@@ -108,7 +118,7 @@ async def create_address(
 async def update_address(
     db: AsyncSession, *, caller: Principal, address_id: int, changes: AddressUpdate
 ) -> AddressRead:
-    address = await get_address(db, user_id=_owner(caller), address_id=address_id)
+    address = await get_address(db, user_id=await _lock_owner(db, caller), address_id=address_id)
     fields = changes.model_dump(exclude_unset=True)
     make_default = fields.pop("is_default", None)
     if "phone" in fields or "country" in fields:
@@ -126,7 +136,7 @@ async def update_address(
 
 async def delete_address(db: AsyncSession, *, caller: Principal, address_id: int) -> None:
     """Delete an address; if it was the default, the oldest remaining one becomes default."""
-    user_id = _owner(caller)
+    user_id = await _lock_owner(db, caller)
     address = await get_address(db, user_id=user_id, address_id=address_id)
     was_default = address.is_default
     await db.delete(address)
