@@ -190,6 +190,7 @@ class Settings(BaseSettings):
     load_demo_catalog: bool = True
     # Production refuses unsafe defaults unless each is allowed explicitly.
     allow_console_sms: bool = False
+    allow_console_email: bool = False
     allow_generated_keys: bool = False
     allow_sqlite: bool = False
     allow_insecure_cookies: bool = False
@@ -233,6 +234,10 @@ class Settings(BaseSettings):
         refusals = {
             "console SMS (set KEYTURN_ALLOW_CONSOLE_SMS=true to allow)": (
                 self.sms.provider == "console" and not self.allow_console_sms
+            ),
+            "console email (set KEYTURN_EMAIL__PROVIDER=smtp, or "
+            "KEYTURN_ALLOW_CONSOLE_EMAIL=true to allow)": (
+                self.email.provider == "console" and not self.allow_console_email
             ),
             "generated signing keys (set KEYTURN_TOKENS__KEYS_FILE or "
             "KEYTURN_ALLOW_GENERATED_KEYS=true)": (

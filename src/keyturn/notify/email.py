@@ -40,21 +40,23 @@ class Mailer(Protocol):
 
 
 class ConsoleEmail:
-    """Development: the message goes to the dev outbox (and the console), nowhere else."""
+    """Development: the message goes to the dev outbox (and the console), nowhere else.
+    Anywhere else (production must allow it explicitly) it is only logged, masked: a reset
+    token kept in plain text would be a way into the account."""
 
     def __init__(self, settings: Settings) -> None:
-        self.echo = settings.is_development
+        self.development = settings.is_development
 
     async def send(self, db: AsyncSession, email: Email, *, defer: Defer) -> None:
-        await outbox.keep(
-            db,
-            channel="email",
-            recipient=email.to,
-            kind=email.kind,
-            body=email.body,
-            token=email.token,
-        )
-        if self.echo:
+        if self.development:
+            await outbox.keep(
+                db,
+                channel="email",
+                recipient=email.to,
+                kind=email.kind,
+                body=email.body,
+                token=email.token,
+            )
             print(f"[keyturn console email] to {email.to}: {email.subject}", flush=True)
         log.info("email_sent", provider="console", to=mask_email(email.to), kind=email.kind)
 

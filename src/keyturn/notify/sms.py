@@ -46,20 +46,21 @@ def message_text(code: str) -> str:
 
 
 class ConsoleSms:
-    """Development: the message goes to the dev outbox and the console, nowhere else."""
+    """Development: the message goes to the dev outbox and the console, nowhere else.
+    Anywhere else (production must allow it explicitly) it is only logged, masked."""
 
     owns_code = False
 
     def __init__(self, settings: Settings) -> None:
-        self.echo = settings.is_development
+        self.development = settings.is_development
 
     async def send_code(self, db: AsyncSession, *, phone: str, code: str | None) -> None:
         assert code is not None
         text = message_text(code)
-        await outbox.keep(
-            db, channel="sms", recipient=phone, kind="verification", body=text, code=code
-        )
-        if self.echo:
+        if self.development:
+            await outbox.keep(
+                db, channel="sms", recipient=phone, kind="verification", body=text, code=code
+            )
             # The one place a code is printed: the console provider in development.
             print(f"[keyturn console SMS] to {phone}: {text}", flush=True)
         log.info("sms_sent", provider="console", phone=mask_phone(phone))
