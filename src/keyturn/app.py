@@ -9,15 +9,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from keyturn import __version__
-from keyturn.auth.otp import Otp
-from keyturn.config import Settings, load_settings
+from keyturn.auth.phone.otp import Otp
+from keyturn.config import API_PREFIX, Settings, load_settings
 from keyturn.db import Databases
 from keyturn.logs import configure_logging
 from keyturn.middleware import RequestContextMiddleware
-from keyturn.notify.sms import make_sms_provider
+from keyturn.notify.providers import make_sms_provider
 from keyturn.problems import install_error_handlers
 from keyturn.ratelimit import RateLimiter
-from keyturn.routes import API_PREFIX, STREAMED_BODIES, api_routers, root_routers
+from keyturn.routes import STREAMED_BODIES, api_routers, root_routers
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 
 DESCRIPTION = """

@@ -258,8 +258,8 @@ def create_admin(
     """Create an administrator, or promote an existing user (found by email or phone)."""
     import asyncio
 
+    from keyturn.auth import admins
     from keyturn.errors import AppError
-    from keyturn.users import admins
 
     if (email is None) == (phone is None):
         typer.secho("give exactly one of --email or --phone", fg="red", err=True)

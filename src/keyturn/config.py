@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+API_PREFIX = "/api/v1"  # every API route's path starts here (routes.py, the cookie path)
+
 
 class ConfigError(Exception):
     """Settings are missing or invalid; the message names them."""

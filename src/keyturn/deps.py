@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn.auth.phone.otp import Otp
 from keyturn.config import Settings
 from keyturn.db import MAX_ID, Databases
 from keyturn.errors import Forbidden, Unauthorized, UnknownMarket
@@ -146,3 +147,12 @@ async def client_ip(request: Request, settings: SettingsDep) -> str | None:
 
 
 ClientIp = Annotated[str | None, Depends(client_ip)]
+
+
+async def get_otp(request: Request) -> Otp:
+    otp: Otp = request.app.state.otp
+    return otp
+
+
+OtpDep = Annotated[Otp, Depends(get_otp)]
+UserAgent = Annotated[str | None, Header(include_in_schema=False)]

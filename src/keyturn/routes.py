@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-API_PREFIX = "/api/v1"
+from keyturn.config import API_PREFIX
 
 # Routes whose handler streams the request body and bounds it itself; every other body is
 # capped at `max_body_size` by the middleware (docs/security.md).
@@ -19,8 +19,9 @@ def root_routers() -> list[APIRouter]:
 
 def api_routers() -> list[APIRouter]:
     from keyturn.addresses.router import router as addresses
-    from keyturn.auth.link_router import router as auth_link
-    from keyturn.auth.password_router import router as auth_password
+    from keyturn.auth.linking.router import router as auth_link
+    from keyturn.auth.password.router import router as auth_password
+    from keyturn.auth.phone.router import router as auth_phone
     from keyturn.auth.router import router as auth
     from keyturn.cart.router import router as cart
     from keyturn.catalog.router import admin_router as admin_catalog
@@ -37,6 +38,7 @@ def api_routers() -> list[APIRouter]:
     from keyturn.wishlist.router import router as wishlist
 
     return [
+        auth_phone,
         auth,
         auth_password,
         auth_link,

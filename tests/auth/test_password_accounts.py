@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from keyturn.audit.models import AuditEvent
-from keyturn.auth.passwords import hash_password
+from keyturn.auth.password.hashing import hash_password
 from keyturn.users.models import User
 from tests.factories import STRONG_PASSWORD, auth, login, new_email, register
 from tests.system.test_errors import assert_problem

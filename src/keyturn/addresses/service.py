@@ -4,12 +4,12 @@ guest's data is merged at sign-in, and an address is better typed into the accou
 
 from __future__ import annotations
 
-import phonenumbers
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.addresses.models import Address
 from keyturn.addresses.schemas import AddressCreate, AddressList, AddressRead, AddressUpdate
+from keyturn.contacts import InvalidPhone, normalize_phone
 from keyturn.errors import Conflict, Forbidden, Invalid, NotFound
 from keyturn.sessions.service import Principal
 from keyturn.users.models import User
@@ -58,12 +58,12 @@ async def _lock_owner(db: AsyncSession, caller: Principal) -> int:
 
 def _e164(raw: str, country: str) -> str:
     try:
-        parsed = phonenumbers.parse(raw, country)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise InvalidAddressPhone("Not a valid phone number for this address.", field="phone")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        number, _ = normalize_phone(raw, country)
+    except InvalidPhone:
+        raise InvalidAddressPhone(
+            "Not a valid phone number for this address.", field="phone"
+        ) from None
+    return number
 
 
 async def get_address(db: AsyncSession, *, user_id: int, address_id: int) -> Address:

@@ -1,4 +1,4 @@
-"""Refresh-token cookie transport for browsers (DESIGN §5, docs/passwords-and-browser-sessions.md).
+"""Refresh-token cookie transport for browsers (docs/passwords-and-browser-sessions.md).
 
 A client opts in with `"refresh_transport": "cookie"` in the body of register, login,
 verify-code or refresh (or the header `X-Refresh-Transport: cookie`). The refresh token then
@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 
 from keyturn.auth.schemas import TokenResponse
-from keyturn.config import Settings
+from keyturn.config import API_PREFIX, Settings
 from keyturn.errors import Forbidden
-from keyturn.routes import API_PREFIX
 
 SECURE_NAME = "__Host-keyturn_refresh"
 DEV_NAME = "keyturn_refresh"

@@ -1,30 +1,21 @@
-from typing import Annotated, Any
+"""HTTP for sessions that are not a sign-in method: guest, refresh, logout."""
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
 
 from keyturn.auth import cookies, service
-from keyturn.auth.otp import Otp
-from keyturn.auth.schemas import (
-    GuestIn,
-    LogoutIn,
-    MessageOut,
-    RefreshIn,
-    SendVerificationIn,
-    SendVerificationOut,
-    TokenResponse,
-    VerifyCodeIn,
-)
+from keyturn.auth.schemas import GuestIn, LogoutIn, MessageOut, RefreshIn, TokenResponse
 from keyturn.deps import (
     Caller,
     ClientIp,
     DatabasesDep,
     Db,
     KeyringDep,
-    Limiter,
     Market,
     SettingsDep,
+    UserAgent,
 )
-from keyturn.deps import OptionalClaims as BearerClaims
 from keyturn.errors import Unauthorized
 from keyturn.sessions.service import Device
 
@@ -33,83 +24,6 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid, expired or revoked token"}
 }
-
-
-async def get_otp(request: Request) -> Otp:
-    otp: Otp = request.app.state.otp
-    return otp
-
-
-OtpDep = Annotated[Otp, Depends(get_otp)]
-UserAgent = Annotated[str | None, Header(include_in_schema=False)]
-
-
-@router.post(
-    "/send-verification",
-    summary="Text a 6-digit sign-in code to a phone",
-    responses={
-        422: {"description": "Not a valid phone number, or a country this market does not serve"},
-        429: {"description": "Resend cooldown or SMS budget exhausted (Retry-After)"},
-    },
-)
-async def send_verification(
-    db: Db,
-    settings: SettingsDep,
-    limiter: Limiter,
-    otp: OtpDep,
-    market: Market,
-    ip: ClientIp,
-    body: SendVerificationIn,
-) -> SendVerificationOut:
-    return await service.send_verification(
-        db,
-        settings=settings,
-        limiter=limiter,
-        otp=otp,
-        market=market,
-        raw_phone=body.phone,
-        ip=ip,
-    )
-
-
-@router.post(
-    "/verify-code",
-    summary="Sign in with the code: opens a session on this device",
-    description="Creates the user on first sign-in (`is_new_user: true`). Send a guest "
-    "session's bearer token to merge its cart and wishlist into the account.",
-    responses={
-        400: {"description": "Wrong or expired code, with `attempts_remaining`"},
-        403: {"description": "The account is disabled"},
-        429: {"description": "Too many wrong codes (Retry-After)"},
-    },
-)
-async def verify_code(
-    request: Request,
-    response: Response,
-    db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
-    otp: OtpDep,
-    market: Market,
-    ip: ClientIp,
-    guest: BearerClaims,
-    body: VerifyCodeIn,
-    user_agent: UserAgent = None,
-) -> TokenResponse:
-    tokens = await service.verify_code(
-        db,
-        settings=settings,
-        keyring=keyring,
-        limiter=limiter,
-        otp=otp,
-        market=market,
-        raw_phone=body.phone,
-        code=body.verification_code,
-        device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
-        guest_claims=guest,
-    )
-    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
 
 
 @router.post(

@@ -87,7 +87,7 @@ class MessageOut(BaseModel):
 
 
 # Login and current passwords are bounded loosely (old passwords may break today's rules);
-# new passwords are checked by `auth.strength` so the refusal says why.
+# new passwords are checked by `auth.password.strength` so the refusal says why.
 AnyPassword = Annotated[Text, Field(min_length=1, max_length=1024)]
 NewPassword = Annotated[
     Text, Field(max_length=1024, description="8-128 characters, any Unicode but controls")

@@ -1,5 +1,5 @@
 """SMS providers. `console` keeps messages in the dev outbox (and logs them, in development
-only); the Twilio providers live in `notify.twilio`.
+only); the Twilio providers live in `notify.twilio`, and `notify.providers` picks one.
 
 A provider raises `SmsRejected` when the provider refuses this number for now (429 to the
 client) and `SmsUnavailable` when it cannot be reached (503). Either way the caller rolls
@@ -68,11 +68,3 @@ class ConsoleSms:
     async def check_code(self, *, phone: str, code: str) -> bool:
         """Never asked (`owns_code` is False): keyturn checks console codes itself."""
         return False
-
-
-def make_sms_provider(settings: Settings) -> SmsProvider:
-    if settings.sms.provider == "console":
-        return ConsoleSms(settings)
-    from keyturn.notify import twilio
-
-    return twilio.make_provider(settings)

@@ -23,8 +23,8 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from keyturn.auth.phone import InvalidPhone
 from keyturn.config import ConfigError, Settings, SmsSettings
+from keyturn.contacts import InvalidPhone
 from keyturn.errors import AppError
 from keyturn.logs import get_logger, mask_phone
 from keyturn.notify.sms import SmsProvider, SmsRejected, SmsUnavailable, message_text

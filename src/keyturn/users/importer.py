@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.config import Settings
+from keyturn.contacts import InvalidEmail, normalize_email
 from keyturn.errors import AppError
 from keyturn.usage import service as usage
 from keyturn.users import service as users
@@ -133,9 +133,9 @@ def _row(line: int, record: Any) -> ImportRow:
     if not isinstance(raw_email, str):
         raise ValueError("`email` is missing")
     try:
-        email = validate_email(raw_email, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValueError(f"invalid email {raw_email!r}: {exc}") from None
+        email = normalize_email(raw_email)
+    except InvalidEmail as exc:
+        raise ValueError(f"invalid email {raw_email!r}: {exc.__cause__}") from None
     password_hash = _field(record, "password_hash")
     if password_hash is not None and not _HASH.match(str(password_hash)):
         raise ValueError("the password is not a bcrypt or argon2id hash (plaintext is refused)")

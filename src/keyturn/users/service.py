@@ -7,10 +7,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.config import MarketConfig
-from keyturn.errors import NotFound
+from keyturn.errors import Conflict, NotFound
 from keyturn.sessions import service as sessions
 from keyturn.users.models import User
 from keyturn.users.schemas import AccountStatus, UserRead, UserUpdate
+
+
+class EmailTaken(Conflict):
+    """Another account already uses this email address."""
+
+    code = "account.email_taken"
+
+
+class PhoneTaken(Conflict):
+    """Another account already signs in with this phone number."""
+
+    code = "account.phone_taken"
 
 
 async def get_user(db: AsyncSession, user_id: int) -> User:

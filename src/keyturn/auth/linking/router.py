@@ -1,16 +1,17 @@
+"""HTTP for account linking: add email + password, or a proven phone, to your account."""
+
 from typing import Any
 
 from fastapi import APIRouter
 
-from keyturn.auth import linking
-from keyturn.auth.router import OtpDep
+from keyturn.auth.linking import service as linking
 from keyturn.auth.schemas import (
     LinkEmailIn,
     LinkPhoneVerifyIn,
     SendVerificationIn,
     SendVerificationOut,
 )
-from keyturn.deps import Caller, ClientIp, Db, Limiter, SettingsDep
+from keyturn.deps import Caller, ClientIp, Db, Limiter, OtpDep, SettingsDep
 from keyturn.users.schemas import UserRead
 
 router = APIRouter(prefix="/auth/link", tags=["account linking"])

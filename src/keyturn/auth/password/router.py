@@ -1,9 +1,11 @@
+"""HTTP for email + password: register, login, forgot/reset, change."""
+
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
-from keyturn.auth import cookies, password_service
-from keyturn.auth.router import UserAgent
+from keyturn.auth import cookies
+from keyturn.auth.password import reset, service
 from keyturn.auth.schemas import (
     ChangePasswordIn,
     ForgotPasswordIn,
@@ -14,7 +16,7 @@ from keyturn.auth.schemas import (
     ResetPasswordIn,
     TokenResponse,
 )
-from keyturn.deps import Caller, ClientIp, Db, KeyringDep, Limiter, Market, SettingsDep
+from keyturn.deps import Caller, ClientIp, Db, KeyringDep, Limiter, Market, SettingsDep, UserAgent
 from keyturn.deps import OptionalClaims as BearerClaims
 from keyturn.sessions.service import Device
 
@@ -52,7 +54,7 @@ async def register(
     body: RegisterIn,
     user_agent: UserAgent = None,
 ) -> TokenResponse:
-    tokens = await password_service.register(
+    tokens = await service.register(
         db,
         settings=settings,
         keyring=keyring,
@@ -91,7 +93,7 @@ async def login(
     body: LoginIn,
     user_agent: UserAgent = None,
 ) -> TokenResponse:
-    tokens = await password_service.login(
+    tokens = await service.login(
         db,
         settings=settings,
         keyring=keyring,
@@ -120,7 +122,7 @@ async def forgot_password(
     background: BackgroundTasks,
     body: ForgotPasswordIn,
 ) -> MessageOut:
-    return await password_service.forgot_password(
+    return await reset.forgot_password(
         db,
         settings=settings,
         limiter=limiter,
@@ -147,7 +149,7 @@ async def reset_password(
     ip: ClientIp,
     body: ResetPasswordIn,
 ) -> PasswordChangedOut:
-    return await password_service.reset_password(
+    return await reset.reset_password(
         db,
         settings=settings,
         limiter=limiter,
@@ -175,7 +177,7 @@ async def change_password(
     ip: ClientIp,
     body: ChangePasswordIn,
 ) -> PasswordChangedOut:
-    return await password_service.change_password(
+    return await service.change_password(
         db,
         settings=settings,
         limiter=limiter,

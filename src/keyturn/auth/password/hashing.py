@@ -1,6 +1,6 @@
 """Password hashing: argon2id (at least OWASP's m=19 MiB, t=2, p=1), bcrypt verify-only for
 imported hashes, re-hash on login. Hashing runs in a worker thread, off the event loop.
-New passwords pass `auth.strength` first and are hashed in NFC form."""
+New passwords pass `strength` first and are hashed in NFC form."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
-from keyturn.auth import strength
+from keyturn.auth.password import strength
 
 _hasher = PasswordHash(
     (

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
-from keyturn.auth import phone as phones
-from keyturn.auth.password_service import normalize_email
-from keyturn.auth.passwords import new_password_hash
+from keyturn.auth.password.hashing import new_password_hash
 from keyturn.config import Settings
+from keyturn.contacts import normalize_email, normalize_phone
 from keyturn.errors import Invalid
 from keyturn.users import service as users
 from keyturn.users.models import User
@@ -58,7 +57,7 @@ async def create_admin(
             user.password_hash = password_hash
     else:
         assert phone is not None
-        number, _ = phones.normalize(phone, config)
+        number, _ = normalize_phone(phone, config.country)
         user = await users.find_by_phone(db, number)
         if user is None:
             user = users.new_user(config, phone_number=number)

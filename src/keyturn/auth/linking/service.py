@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
-from keyturn.auth import firewall, phone
-from keyturn.auth.otp import Otp, WrongCode
-from keyturn.auth.password_service import EmailTaken, normalize_email
-from keyturn.auth.passwords import new_password_hash
+from keyturn.auth.password.hashing import new_password_hash
+from keyturn.auth.phone import firewall
+from keyturn.auth.phone import service as phone_code
+from keyturn.auth.phone.otp import Otp, WrongCode
 from keyturn.auth.schemas import SendVerificationOut
 from keyturn.config import Settings
+from keyturn.contacts import normalize_email, normalize_phone
 from keyturn.db import end_read, fail
 from keyturn.errors import Conflict, Forbidden
 from keyturn.logs import get_logger, mask_email, mask_phone
@@ -25,14 +26,9 @@ from keyturn.sessions import service as sessions
 from keyturn.users import service as users
 from keyturn.users.models import User
 from keyturn.users.schemas import UserRead
+from keyturn.users.service import EmailTaken, PhoneTaken
 
 log = get_logger("keyturn.auth.linking")
-
-
-class PhoneTaken(Conflict):
-    """Another account already signs in with this phone number."""
-
-    code = "account.phone_taken"
 
 
 class AlreadyLinked(Conflict):
@@ -121,21 +117,15 @@ async def send_phone_code(
     ip: str | None,
 ) -> SendVerificationOut:
     """Text a code to the phone the caller wants to add (same budget as sign-in codes)."""
-    market_config = settings.market(caller.market)
-    number, region = phone.normalize(raw_phone, market_config)
-    phone.check_country(region, market_config)
+    number, region = phone_code.sms_number(raw_phone, settings.market(caller.market))
     user = await _linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
-    await otp.check_cooldown(db, phone=number)
-    await firewall.spend_sms_budget(limiter, settings, phone=number, region=region, ip=ip)
-    await otp.issue(db, phone=number)
-    await db.commit()
-    return SendVerificationOut(
-        message="Verification code sent.",
-        expires_in=int(settings.otp.ttl.total_seconds()),
-        resend_after=int(settings.otp.resend_cooldown.total_seconds()),
+    sent = await phone_code.send_code(
+        db, settings=settings, limiter=limiter, otp=otp, number=number, region=region, ip=ip
     )
+    await db.commit()
+    return sent
 
 
 async def verify_phone(
@@ -150,7 +140,7 @@ async def verify_phone(
     ip: str | None,
 ) -> UserRead:
     """Prove the phone with its code and add it to the caller's account."""
-    number, _ = phone.normalize(raw_phone, settings.market(caller.market))
+    number, _ = normalize_phone(raw_phone, settings.market(caller.market).country)
     user = await _linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")

@@ -1,0 +1,196 @@
+"""Email + password sign-in: register, login, change the password; forgetting it is `reset`
+(docs/passwords-and-browser-sessions.md).
+
+Hashing (argon2id, ~tens of ms) runs in a worker thread and never while this request holds a
+transaction: lookups end their read (`end_read`) before the password is checked.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.audit import service as audit
+from keyturn.auth import signin
+from keyturn.auth.password import hashing, reset, strength, throttle
+from keyturn.auth.schemas import PasswordChangedOut, TokenResponse
+from keyturn.config import Settings
+from keyturn.contacts import InvalidEmail, normalize_email
+from keyturn.db import end_read, fail, utcnow
+from keyturn.errors import BadRequest, Unauthorized
+from keyturn.logs import get_logger, mask_email
+from keyturn.ratelimit import Limit, RateLimiter
+from keyturn.sessions import service as sessions
+from keyturn.sessions.keys import Keyring
+from keyturn.sessions.tokens import AccessClaims
+from keyturn.users import service as users
+from keyturn.users.service import EmailTaken
+
+log = get_logger("keyturn.auth.password")
+
+
+class InvalidCredentials(Unauthorized):
+    """Wrong email or password; the same answer whether or not the email has an account."""
+
+    code = "auth.invalid_credentials"
+
+
+class WrongCurrentPassword(BadRequest):
+    """`current_password` does not match (the session stays signed in)."""
+
+    code = "password.current_invalid"
+
+
+class NoPassword(BadRequest):
+    """The account signs in by phone only; it has no password to change."""
+
+    code = "password.not_set"
+
+
+async def register(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    market: str,
+    email: str,
+    password: str,
+    full_name: str | None,
+    company: str | None,
+    device: sessions.Device,
+    guest_claims: AccessClaims | None,
+) -> TokenResponse:
+    email = normalize_email(email)
+    password = strength.normalize(password)
+    strength.check(password, personal=(email, full_name, company))
+    await limiter.hit(
+        Limit("ip", settings.login.register_per_ip, ("register-ip", device.ip or "unknown")),
+        detail="Too many accounts created from this address; try again later.",
+    )
+    password_hash = await hashing.hash_password(password)
+    if await users.find_by_email(db, email) is not None:
+        raise EmailTaken("An account with this email already exists; sign in instead.")
+    user = users.new_user(
+        settings.market(market),
+        email=email,
+        password_hash=password_hash,
+        full_name=full_name,
+        company=company,
+        last_login=utcnow(),
+    )
+    db.add(user)
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise EmailTaken("An account with this email already exists; sign in instead.") from None
+    tokens = await signin.complete_sign_in(
+        db,
+        settings,
+        keyring,
+        user=user,
+        market=market,
+        method="password",
+        device=device,
+        guest_claims=guest_claims,
+        is_new_user=True,
+    )
+    log.info("registered", email=mask_email(email), market=market)
+    return tokens
+
+
+async def login(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    market: str,
+    email: str,
+    password: str,
+    device: sessions.Device,
+    guest_claims: AccessClaims | None,
+) -> TokenResponse:
+    """Sign in; wrong password and unknown email give the same 401 in about the same time."""
+    try:
+        account = normalize_email(email)
+    except InvalidEmail:  # cannot match an account, but gets the same answer and cost
+        account = email.strip().lower()
+    await throttle.begin_attempt(limiter, settings, market=market, account=account, ip=device.ip)
+    user = await users.find_by_email(db, account)
+    await end_read(db)
+    ok, new_hash = await hashing.check_password(password, user.password_hash if user else None)
+    if not ok or user is None:
+        await throttle.failed(limiter, settings, ip=device.ip)
+        audit.record(
+            db,
+            "login.failed",
+            user_id=user.id if user else None,
+            ip=device.ip,
+            method="password",
+            email=mask_email(account),
+        )
+        await fail(db, InvalidCredentials("Invalid email or password."))
+    await db.refresh(user, with_for_update=True)
+    await signin.refuse_if_disabled(db, user=user, ip=device.ip)
+    if new_hash:
+        user.password_hash = new_hash
+    tokens = await signin.complete_sign_in(
+        db,
+        settings,
+        keyring,
+        user=user,
+        market=market,
+        method="password",
+        device=device,
+        guest_claims=guest_claims,
+        is_new_user=False,
+        rehashed=bool(new_hash),
+    )
+    await throttle.succeeded(limiter, settings, market=market, account=account)
+    return tokens
+
+
+async def change_password(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    caller: sessions.Principal,
+    current_password: str,
+    new_password: str,
+    ip: str | None,
+) -> PasswordChangedOut:
+    """Needs the current password; ends every session but the caller's."""
+    user = await users.get_user(db, caller.user_id)
+    if user.password_hash is None:
+        raise NoPassword("This account has no password yet; add one with /auth/link/email.")
+    account = user.email or f"user:{user.id}"
+    await throttle.begin_attempt(limiter, settings, market=caller.market, account=account, ip=ip)
+    await end_read(db)
+    ok, _ = await hashing.check_password(current_password, user.password_hash)
+    if not ok:
+        await throttle.failed(limiter, settings, ip=ip)
+        raise WrongCurrentPassword("The current password is not right.")
+    await throttle.succeeded(limiter, settings, market=caller.market, account=account)
+    password_hash = await hashing.new_password_hash(
+        new_password, personal=(user.email, user.full_name, user.company)
+    )
+    await db.refresh(user, with_for_update=True)
+    user.password_hash = password_hash
+    await reset.spend_tokens(db, user_id=user.id)
+    revoked = await sessions.revoke_user_sessions(
+        db, user_id=user.id, reason="password_changed", keep_session_id=caller.session_id
+    )
+    audit.record(
+        db,
+        "password.changed",
+        user_id=user.id,
+        session_id=caller.session_id,
+        ip=ip,
+        sessions_revoked=revoked,
+    )
+    await db.commit()
+    return PasswordChangedOut(
+        message="Password changed; your other devices were signed out.", sessions_revoked=revoked
+    )

@@ -1,0 +1,94 @@
+"""HTTP for phone sign-in: ask for a code, sign in with it."""
+
+from fastapi import APIRouter, Request, Response
+
+from keyturn.auth import cookies
+from keyturn.auth.phone import service
+from keyturn.auth.schemas import (
+    SendVerificationIn,
+    SendVerificationOut,
+    TokenResponse,
+    VerifyCodeIn,
+)
+from keyturn.deps import (
+    ClientIp,
+    Db,
+    KeyringDep,
+    Limiter,
+    Market,
+    OtpDep,
+    SettingsDep,
+    UserAgent,
+)
+from keyturn.deps import OptionalClaims as BearerClaims
+from keyturn.sessions.service import Device
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post(
+    "/send-verification",
+    summary="Text a 6-digit sign-in code to a phone",
+    responses={
+        422: {"description": "Not a valid phone number, or a country this market does not serve"},
+        429: {"description": "Resend cooldown or SMS budget exhausted (Retry-After)"},
+    },
+)
+async def send_verification(
+    db: Db,
+    settings: SettingsDep,
+    limiter: Limiter,
+    otp: OtpDep,
+    market: Market,
+    ip: ClientIp,
+    body: SendVerificationIn,
+) -> SendVerificationOut:
+    return await service.send_verification(
+        db,
+        settings=settings,
+        limiter=limiter,
+        otp=otp,
+        market=market,
+        raw_phone=body.phone,
+        ip=ip,
+    )
+
+
+@router.post(
+    "/verify-code",
+    summary="Sign in with the code: opens a session on this device",
+    description="Creates the user on first sign-in (`is_new_user: true`). Send a guest "
+    "session's bearer token to merge its cart and wishlist into the account.",
+    responses={
+        400: {"description": "Wrong or expired code, with `attempts_remaining`"},
+        403: {"description": "The account is disabled"},
+        429: {"description": "Too many wrong codes (Retry-After)"},
+    },
+)
+async def verify_code(
+    request: Request,
+    response: Response,
+    db: Db,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    limiter: Limiter,
+    otp: OtpDep,
+    market: Market,
+    ip: ClientIp,
+    guest: BearerClaims,
+    body: VerifyCodeIn,
+    user_agent: UserAgent = None,
+) -> TokenResponse:
+    tokens = await service.verify_code(
+        db,
+        settings=settings,
+        keyring=keyring,
+        limiter=limiter,
+        otp=otp,
+        market=market,
+        raw_phone=body.phone,
+        code=body.verification_code,
+        device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
+        guest_claims=guest,
+    )
+    return cookies.respond(request, response, settings, tokens, body.refresh_transport)

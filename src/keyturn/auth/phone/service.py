@@ -1,0 +1,126 @@
+"""Phone sign-in: text a 6-digit code, then sign in with it; the user is created at its first
+sign-in. The code rules live in `otp`, the SMS cost budget in `firewall`; linking a phone to an
+account (`auth.linking`) sends its code through `send_code` too."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.audit import service as audit
+from keyturn.auth import signin
+from keyturn.auth.phone import firewall
+from keyturn.auth.phone.otp import Otp, TooManyAttempts, WrongCode
+from keyturn.auth.schemas import SendVerificationOut, TokenResponse
+from keyturn.config import MarketConfig, Settings
+from keyturn.contacts import normalize_phone
+from keyturn.db import fail
+from keyturn.errors import Invalid
+from keyturn.logs import get_logger, mask_phone
+from keyturn.ratelimit import RateLimiter
+from keyturn.sessions import service as sessions
+from keyturn.sessions.keys import Keyring
+from keyturn.sessions.tokens import AccessClaims
+from keyturn.users import service as users
+
+log = get_logger("keyturn.auth")
+
+
+class PhoneCountryNotAllowed(Invalid):
+    """This market does not send SMS to the number's country (SMS-pumping defence)."""
+
+    code = "phone.country_not_allowed"
+
+
+def sms_number(raw: str, market: MarketConfig) -> tuple[str, str]:
+    """E.164 and country of a number this market may text (`phone.invalid`, else
+    `phone.country_not_allowed`)."""
+    number, region = normalize_phone(raw, market.country)
+    if market.sms_countries and region not in market.sms_countries:
+        raise PhoneCountryNotAllowed(
+            "This service does not send codes to that country.", allowed=market.sms_countries
+        )
+    return number, region
+
+
+async def send_code(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    otp: Otp,
+    number: str,
+    region: str,
+    ip: str | None,
+) -> SendVerificationOut:
+    """Refuse a resend too soon, spend the SMS budget, issue and send the code (flushed)."""
+    await otp.check_cooldown(db, phone=number)
+    await firewall.spend_sms_budget(limiter, settings, phone=number, region=region, ip=ip)
+    await otp.issue(db, phone=number)
+    return SendVerificationOut(
+        message="Verification code sent.",
+        expires_in=int(settings.otp.ttl.total_seconds()),
+        resend_after=int(settings.otp.resend_cooldown.total_seconds()),
+    )
+
+
+async def send_verification(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    otp: Otp,
+    market: str,
+    raw_phone: str,
+    ip: str | None,
+) -> SendVerificationOut:
+    """Send a code. The answer is the same whether or not the number has an account."""
+    number, region = sms_number(raw_phone, settings.market(market))
+    sent = await send_code(
+        db, settings=settings, limiter=limiter, otp=otp, number=number, region=region, ip=ip
+    )
+    await db.commit()
+    log.info("verification_sent", phone=mask_phone(number), market=market)
+    return sent
+
+
+async def verify_code(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    otp: Otp,
+    market: str,
+    raw_phone: str,
+    code: str,
+    device: sessions.Device,
+    guest_claims: AccessClaims | None,
+) -> TokenResponse:
+    """Check the code, create the user on first sign-in, open a session, merge a guest."""
+    market_config = settings.market(market)
+    number, _ = normalize_phone(raw_phone, market_config.country)
+    await firewall.spend_verify_budget(limiter, settings, ip=device.ip)
+    try:
+        await otp.consume(db, phone=number, code=code)
+    except (WrongCode, TooManyAttempts) as refused:  # provider outages are not failed sign-ins
+        audit.record(db, "login.failed", ip=device.ip, method="phone", phone=mask_phone(number))
+        await fail(db, refused)
+    user = await users.find_by_phone(db, number)
+    is_new_user = user is None
+    if user is None:
+        user = users.new_user(market_config, phone_number=number)
+        db.add(user)
+        await db.flush()
+    await signin.refuse_if_disabled(db, user=user, ip=device.ip)
+    user.is_verified = True
+    return await signin.complete_sign_in(
+        db,
+        settings,
+        keyring,
+        user=user,
+        market=market,
+        method="phone",
+        device=device,
+        guest_claims=guest_claims,
+        is_new_user=is_new_user,
+    )

@@ -1,0 +1,93 @@
+"""The common end of every sign-in method. A method proves who the person is (a phone code, a
+password; next a passkey, a second factor, Apple/Google) and finds or creates the user; then it
+calls `refuse_if_disabled` and `complete_sign_in`, which absorb the device's guest session,
+open the new session, audit, commit, and build the token response."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.audit import service as audit
+from keyturn.auth import guest
+from keyturn.auth.schemas import TokenResponse
+from keyturn.config import Settings
+from keyturn.db import fail, utcnow
+from keyturn.errors import Forbidden, Unauthorized
+from keyturn.sessions import service as sessions
+from keyturn.sessions.keys import Keyring
+from keyturn.sessions.tokens import AccessClaims
+from keyturn.users.models import User
+from keyturn.users.schemas import UserRead
+
+
+class AccountDisabled(Forbidden):
+    """The account was disabled by an administrator; signing in does not re-enable it."""
+
+    code = "auth.account_disabled"
+
+
+def token_response(
+    issued: sessions.IssuedTokens, user: User, *, is_new_user: bool | None = None
+) -> TokenResponse:
+    return TokenResponse(
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        refresh_token=issued.refresh_token,
+        refresh_expires_in=issued.refresh_expires_in,
+        session_id=issued.session_id,
+        user=UserRead.model_validate(user),
+        is_new_user=is_new_user,
+    )
+
+
+async def refuse_if_disabled(db: AsyncSession, *, user: User, ip: str | None) -> None:
+    """A disabled account cannot sign in (the refusal is audited), and signing in never
+    re-enables it."""
+    if not user.is_active:
+        audit.record(db, "login.failed", user_id=user.id, ip=ip, reason="disabled")
+        await fail(db, AccountDisabled("This account is disabled."))
+
+
+async def complete_sign_in(
+    db: AsyncSession,
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    user: User,
+    market: str,
+    method: str,
+    device: sessions.Device,
+    guest_claims: AccessClaims | None,
+    is_new_user: bool,
+    **audit_details: object,
+) -> TokenResponse:
+    """The last step of every sign-in, in its transaction: merge a guest's data, open the
+    session, audit, commit (the sign-in use case's one commit)."""
+    user.last_login = utcnow()
+    await _absorb_guest(db, claims=guest_claims, user=user)
+    issued = await sessions.open_session(
+        db, settings, keyring, user=user, market=market, auth_method=method, device=device
+    )
+    audit.record(
+        db,
+        "login.succeeded",
+        user_id=user.id,
+        session_id=issued.session_id,
+        ip=device.ip,
+        method=method,
+        new_user=is_new_user,
+        **audit_details,
+    )
+    await db.commit()
+    return token_response(issued, user, is_new_user=is_new_user)
+
+
+async def _absorb_guest(db: AsyncSession, *, claims: AccessClaims | None, user: User) -> None:
+    """If the device signed in from a live guest session, the guest's data joins the user."""
+    if claims is None or claims.role != "guest" or claims.user_id == user.id:
+        return
+    try:
+        await sessions.authenticate(db, claims)
+    except Unauthorized:
+        return
+    await guest.merge_into(db, guest_id=claims.user_id, user_id=user.id)
