@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from keyturn import __version__
+from keyturn import __version__, housekeeping
 from keyturn.auth.phone.otp import Otp
 from keyturn.config import API_PREFIX, Settings, load_settings
 from keyturn.db import Databases
+from keyturn.files.storage import make_storage
 from keyturn.logs import configure_logging
 from keyturn.middleware import RequestContextMiddleware
 from keyturn.notify.providers import make_sms_provider
@@ -35,7 +37,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeping = None
+        if settings.guests.sweep_every.total_seconds() > 0:
+            storage = make_storage(settings)
+            sweeping = asyncio.create_task(
+                housekeeping.sweep_forever(settings, app.state.databases, storage)
+            )
         yield
+        if sweeping is not None:
+            sweeping.cancel()
         await app.state.databases.dispose()
 
     app = FastAPI(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -85,6 +87,50 @@ def migrate(market: MarketOpt = None) -> None:
     settings = _settings()
     for code in migrate_markets(settings, _markets(settings, market)):
         typer.echo(f"migrated {code}")
+
+
+def _duration(text: str) -> timedelta:
+    """`30d`, `12h`, `45m` or `90s`."""
+    match = re.fullmatch(r"(\d{1,6})([dhms])", text.strip())
+    if match is None:
+        raise typer.BadParameter("a number and a unit: 30d, 12h, 45m or 90s")
+    unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match[2]]
+    return timedelta(**{unit: int(match[1])})
+
+
+@cli.command("purge-guests")
+def purge_guests(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            help="Guests not seen for this long: 30d, 12h, 45m or 90s "
+            "(default: KEYTURN_GUESTS__IDLE_TTL)",
+        ),
+    ] = "",
+) -> None:
+    """Delete idle guests (with their carts and wishlists) in every market, and stored files
+    that no account refers to any more. `serve` runs the same sweep every hour."""
+    import asyncio
+
+    from keyturn import housekeeping
+    from keyturn.db import Databases
+    from keyturn.files.storage import make_storage
+
+    settings = _settings()
+    idle = _duration(older_than) if older_than else None
+
+    async def run() -> housekeeping.Swept:
+        databases = Databases(settings)
+        try:
+            return await housekeeping.sweep(settings, databases, make_storage(settings), idle=idle)
+        finally:
+            await databases.dispose()
+
+    swept = asyncio.run(run())
+    for code, count in swept.guests.items():
+        typer.echo(f"{code}: {count} idle guests removed")
+    typer.echo(f"{swept.orphans} orphaned stored files removed")
 
 
 keys_cli = typer.Typer(help="Access-token signing keys (Ed25519 keyring).", no_args_is_help=True)

@@ -119,6 +119,14 @@ class LoginSettings(BaseModel):
     forgot_per_ip: str = "100/hour"
 
 
+class GuestSettings(BaseModel):
+    """Guest sessions: a cart and a wishlist before sign-in, nothing else (docs/security.md)."""
+
+    per_ip: str = "200/hour"  # guest sessions a client address may start (`limits` rules)
+    idle_ttl: timedelta = timedelta(days=30)  # a guest not seen for this long is purged
+    sweep_every: timedelta = timedelta(hours=1)  # the sweep inside `serve`; 0 turns it off
+
+
 class FileSettings(BaseModel):
     backend: Literal["local", "s3"] = "local"
     max_size: int = 10 * 1024 * 1024
@@ -136,6 +144,9 @@ class FileSettings(BaseModel):
     s3_region: str = "us-east-1"
     # Local backend directory; default: `<data_dir>/files`. Uploads spool to `<data_dir>/tmp`.
     local_dir: Path | None = None
+    # Stored objects without a file row are removed by the sweep once this old (an upload in
+    # flight has stored its bytes but not yet committed its row).
+    orphan_grace: timedelta = timedelta(hours=1)
 
     @model_validator(mode="after")
     def _s3_needs_bucket(self) -> FileSettings:
@@ -202,6 +213,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = SmsSettings()
     email: EmailSettings = EmailSettings()
     login: LoginSettings = LoginSettings()
+    guests: GuestSettings = GuestSettings()
     files: FileSettings = FileSettings()
     usage: UsageSettings = UsageSettings()
 

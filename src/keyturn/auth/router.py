@@ -12,6 +12,7 @@ from keyturn.deps import (
     DatabasesDep,
     Db,
     KeyringDep,
+    Limiter,
     Market,
     SettingsDep,
     UserAgent,
@@ -35,6 +36,7 @@ async def start_guest(
     db: Db,
     settings: SettingsDep,
     keyring: KeyringDep,
+    limiter: Limiter,
     market: Market,
     ip: ClientIp,
     body: GuestIn | None = None,
@@ -42,7 +44,7 @@ async def start_guest(
 ) -> TokenResponse:
     device = Device(name=body.device_name if body else None, user_agent=user_agent, ip=ip)
     return await service.start_guest(
-        db, settings=settings, keyring=keyring, market=market, device=device
+        db, settings=settings, keyring=keyring, limiter=limiter, market=market, device=device
     )
 
 

@@ -11,6 +11,7 @@ from keyturn.auth.signin import token_response
 from keyturn.config import Settings
 from keyturn.db import Databases
 from keyturn.errors import Forbidden, Unauthorized
+from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import refresh_token_market
@@ -22,10 +23,16 @@ async def start_guest(
     *,
     settings: Settings,
     keyring: Keyring,
+    limiter: RateLimiter,
     market: str,
     device: sessions.Device,
 ) -> TokenResponse:
-    """A guest user and its session: the device may shop before it signs in."""
+    """A guest user and its session: the device may shop before it signs in (a cart and a
+    wishlist, nothing else); limited per client address."""
+    await limiter.hit(
+        Limit("ip", settings.guests.per_ip, ("guest-ip", device.ip or "unknown")),
+        detail="Too many guest sessions from this address; try again later.",
+    )
     user = users.new_user(settings.market(market), role="guest")
     db.add(user)
     await db.flush()

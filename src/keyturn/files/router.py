@@ -44,6 +44,7 @@ async def upload_file(
     return await service.upload_file(
         db,
         user_id=caller.user_id,
+        role=caller.role,
         settings=settings,
         storage=storage,
         stream=request.stream(),

@@ -6,14 +6,15 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.config import Settings
-from keyturn.db import end_read
-from keyturn.errors import AppError, NotFound, Unavailable
+from keyturn.db import Databases, end_read, utcnow
+from keyturn.errors import AppError, Forbidden, NotFound, Unavailable
 from keyturn.files import sniff
 from keyturn.files.models import StoredFile
 from keyturn.files.receive import ReceivedFile, receive_upload
@@ -33,6 +34,12 @@ class UnsupportedType(AppError):
     status, code, title = 415, "files.unsupported_type", "Unsupported file type"
 
 
+class GuestCannotUpload(Forbidden):
+    """Guests own a cart and a wishlist, not files; sign in to upload."""
+
+    code = "files.sign_in_required"
+
+
 class StorageFailed(Unavailable):
     """The storage backend could not store or return the bytes."""
 
@@ -49,6 +56,7 @@ async def upload_file(
     db: AsyncSession,
     *,
     user_id: int,
+    role: str,
     settings: Settings,
     storage: Storage,
     stream: AsyncIterator[bytes],
@@ -56,6 +64,8 @@ async def upload_file(
     content_length: str | None,
 ) -> FileRead:
     """Receive, check, store and record one file, consuming one `uploads` unit atomically."""
+    if role == "guest":
+        raise GuestCannotUpload("Sign in to upload files.")
     await usage.check_available(
         db, user_id=user_id, name=UPLOADS, amount=1, settings=settings.usage
     )
@@ -196,3 +206,25 @@ async def delete_file(db: AsyncSession, *, user_id: int, file_id: int, storage: 
     await db.delete(row)
     await db.commit()
     await _discard(storage, key)
+
+
+async def sweep_orphans(
+    databases: Databases, storage: Storage, *, markets: list[str], grace: timedelta
+) -> int:
+    """Remove stored objects older than `grace` that no market's file row refers to: files
+    of deleted users and guests, and uploads that crashed between storing and committing."""
+    written_before = utcnow() - grace
+    candidates = [key for key, written in await storage.keys() if written < written_before]
+    orphans = set(candidates)
+    for market in markets:
+        async with databases.session(market) as db:
+            for start in range(0, len(candidates), 500):
+                chunk = candidates[start : start + 500]
+                orphans -= set(
+                    await db.scalars(
+                        select(StoredFile.storage_key).where(StoredFile.storage_key.in_(chunk))
+                    )
+                )
+    for key in sorted(orphans):
+        await _discard(storage, key)
+    return len(orphans)

@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any, Protocol
 
@@ -30,6 +31,9 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove `key`; a missing key is not an error."""
+
+    async def keys(self) -> list[tuple[str, datetime]]:
+        """Every stored key with the time it was written (for the orphan sweep)."""
 
 
 def _checked(key: str) -> str:
@@ -80,6 +84,16 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+    async def keys(self) -> list[tuple[str, datetime]]:
+        return await asyncio.to_thread(self._keys)
+
+    def _keys(self) -> list[tuple[str, datetime]]:
+        return [
+            (path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC))
+            for path in self.root.glob("??/*")
+            if _KEY.match(path.name)
+        ]
 
 
 class S3Storage:
@@ -138,6 +152,21 @@ class S3Storage:
         await asyncio.to_thread(
             self.client.delete_object, Bucket=self.bucket, Key=self.object_key(key)
         )
+
+    async def keys(self) -> list[tuple[str, datetime]]:
+        return await asyncio.to_thread(self._keys)
+
+    def _keys(self) -> list[tuple[str, datetime]]:
+        found = []
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix="files/"
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                key = item["Key"].removeprefix("files/")
+                if _KEY.match(key):
+                    found.append((key, item["LastModified"]))
+        return found
 
 
 def make_storage(settings: Settings) -> Storage:

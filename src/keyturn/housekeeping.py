@@ -1,0 +1,59 @@
+"""The sweep that keeps the stores tidy, run by `keyturn purge-guests` and every
+`guests.sweep_every` inside `serve`: guests idle past `guests.idle_ttl` are deleted with what
+they own, and stored objects no file row refers to (a guest's or deleted user's files, an
+upload that crashed between its storage write and its commit) are removed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from keyturn.auth import guest
+from keyturn.config import Settings
+from keyturn.db import Databases, transaction, utcnow
+from keyturn.files import service as files
+from keyturn.files.storage import Storage
+from keyturn.logs import get_logger
+
+log = get_logger("keyturn.housekeeping")
+
+GUEST_BATCH = 500
+
+
+@dataclass
+class Swept:
+    guests: dict[str, int] = field(default_factory=dict)
+    orphans: int = 0
+
+
+async def sweep(
+    settings: Settings, databases: Databases, storage: Storage, *, idle: timedelta | None = None
+) -> Swept:
+    """One pass over every market; each batch of guests is its own short transaction."""
+    idle_since = utcnow() - (idle if idle is not None else settings.guests.idle_ttl)
+    swept = Swept()
+    for market in settings.market_codes:
+        swept.guests[market] = 0
+        while True:
+            async with transaction(databases, market) as db:
+                removed = await guest.purge_idle(db, idle_since=idle_since, limit=GUEST_BATCH)
+            swept.guests[market] += removed
+            if removed < GUEST_BATCH:
+                break
+    swept.orphans = await files.sweep_orphans(
+        databases, storage, markets=settings.market_codes, grace=settings.files.orphan_grace
+    )
+    log.info("housekeeping.swept", guests=swept.guests, orphans=swept.orphans)
+    return swept
+
+
+async def sweep_forever(settings: Settings, databases: Databases, storage: Storage) -> None:
+    """The loop inside `serve`; a failed pass (a database down) is logged and retried."""
+    every = settings.guests.sweep_every.total_seconds()
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await sweep(settings, databases, storage)
+        except Exception as exc:
+            log.warning("housekeeping.failed", error=type(exc).__name__)
