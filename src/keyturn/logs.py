@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import MutableMapping
 from typing import Any, TextIO, cast
 
@@ -42,6 +43,19 @@ def _drop_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return event
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+\d{7,15}")
+
+
+def _safe_traceback(exc_info: Any) -> str:
+    """A traceback without the values a driver quotes: PostgreSQL's `DETAIL:` line repeats
+    the row (`Key (email)=(...)`), and any email or phone left in a message is masked."""
+    text = "".join(traceback.format_exception(*exc_info))
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("DETAIL:"))
+    text = _EMAIL.sub(lambda m: mask_email(m.group()), text)
+    return _PHONE.sub(lambda m: mask_phone(m.group()), text)
+
+
 class _CurrentStderr:
     """Writes to whatever sys.stderr is now (it is swapped by test capture and reloaders)."""
 
@@ -62,7 +76,7 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _drop_secrets,
-            structlog.processors.format_exc_info,
+            structlog.processors.ExceptionRenderer(_safe_traceback),
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

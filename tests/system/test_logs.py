@@ -37,3 +37,24 @@ def test_fields_named_like_secrets_never_reach_the_log(capfd) -> None:
     line = json.loads(capfd.readouterr().err.strip().splitlines()[-1])
     assert line["refresh_token"] == line["password"] == line["code"] == "[redacted]"
     assert line["phone"] == "+1312*****51"
+
+
+def test_a_logged_database_error_does_not_quote_the_row(capfd) -> None:
+    """PostgreSQL's DETAIL line quotes the conflicting row: tracebacks leave it out, and an
+    address quoted anywhere else in a message is masked."""
+    configure_logging("INFO")
+
+    class UniqueViolation(Exception):
+        pass
+
+    try:
+        raise UniqueViolation(
+            'duplicate key value violates unique constraint "uq_users_email" (bob@example.com)\n'
+            "DETAIL:  Key (email)=(alice@example.com) already exists."
+        )
+    except UniqueViolation:
+        get_logger("t").exception("unhandled_error")
+    logged = capfd.readouterr().err
+    assert "UniqueViolation" in logged and "uq_users_email" in logged
+    assert "alice@example.com" not in logged and "Key (email)" not in logged
+    assert "bob@example.com" not in logged and "b***@example.com" in logged

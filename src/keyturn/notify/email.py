@@ -57,7 +57,10 @@ class ConsoleEmail:
                 body=email.body,
                 token=email.token,
             )
-            print(f"[keyturn console email] to {email.to}: {email.subject}", flush=True)
+            # Masked recipient, and the token the message carries (its job in development).
+            carries = f" (token: {email.token})" if email.token else ""
+            line = f"[keyturn console email] to {mask_email(email.to)}: {email.subject}{carries}"
+            print(line, flush=True)
         log.info("email_sent", provider="console", to=mask_email(email.to), kind=email.kind)
 
 

@@ -61,8 +61,9 @@ class ConsoleSms:
             await outbox.keep(
                 db, channel="sms", recipient=phone, kind="verification", body=text, code=code
             )
-            # The one place a code is printed: the console provider in development.
-            print(f"[keyturn console SMS] to {phone}: {text}", flush=True)
+            # The one place a code is printed: the console provider in development. The
+            # number is masked like everywhere else: staging logs are shipped and kept.
+            print(f"[keyturn console SMS] to {mask_phone(phone)}: {text}", flush=True)
         log.info("sms_sent", provider="console", phone=mask_phone(phone))
 
     async def check_code(self, *, phone: str, code: str) -> bool:
