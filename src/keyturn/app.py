@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings.redis_url)
     ensure_dev_keyring(settings)
     app.state.keyring = Keyring(settings)
-    app.state.otp = Otp(settings, ensure_secret_key(settings), make_sms_provider(settings))
+    app.state.sms = make_sms_provider(settings)
+    app.state.otp = Otp(settings, ensure_secret_key(settings), app.state.sms)
 
     install_error_handlers(app)
     for router in root_routers():

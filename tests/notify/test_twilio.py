@@ -383,6 +383,29 @@ async def test_wrong_twilio_credentials_are_our_outage_not_the_callers_fault(
         assert_problem(await send(client, new_phone()), 503, "sms.unavailable")
 
 
+@pytest.mark.parametrize("provider", ["twilio-verify", "twilio-messaging"])
+async def test_ready_names_an_sms_provider_refusing_our_credentials_until_it_accepts_them(
+    twilio_app: OpenApp, fake_twilio: FakeTwilio, provider: str
+) -> None:
+    async with twilio_app(provider) as (_, client):
+        assert (await client.get("/ready")).json()["status"] == "ready"
+        fake_twilio.fail_with((401, 20003))
+        assert (await send(client, new_phone())).status_code == 503
+        degraded = await client.get("/ready")
+        assert degraded.status_code == 200  # password sign-in and every session still work
+        body = degraded.json()
+        assert body["status"] == "degraded" and body["degraded"] == ["sms"]
+        assert body["checks"]["sms"] is False and body["unavailable"] == []
+        assert "credentials" in body["problems"]["sms"] and TOKEN not in degraded.text
+
+        fake_twilio.fail_with((500, 20500))  # an outage says nothing about configuration
+        assert (await send(client, new_phone())).status_code == 503
+        assert (await client.get("/ready")).json()["degraded"] == ["sms"]
+        fake_twilio.recover()
+        assert (await send(client, new_phone())).status_code == 200
+        assert (await client.get("/ready")).json()["status"] == "ready"
+
+
 async def test_logs_never_show_the_code_or_the_full_phone(
     twilio_app: OpenApp, fake_twilio: FakeTwilio, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,7 +3,7 @@ import pytest
 
 from keyturn.app import create_app
 from tests.conftest import base_settings, http_client
-from tests.harness.postgres import PostgresCluster
+from tests.harness.postgres import PostgresCluster, free_port
 
 
 async def test_health_and_index_answer(client: httpx.AsyncClient) -> None:
@@ -14,10 +14,29 @@ async def test_health_and_index_answer(client: httpx.AsyncClient) -> None:
     assert index["links"]["docs"] == "/docs"
 
 
-async def test_ready_when_every_market_answers(client: httpx.AsyncClient) -> None:
+async def test_ready_when_every_dependency_answers(client: httpx.AsyncClient) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database:kg": True, "database:us": True}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database:kg": True, "database:us": True, "storage": True, "sms": True},
+        "unavailable": [],
+        "degraded": [],
+        "problems": {},
+    }
+
+
+async def test_ready_names_redis_when_it_does_not_answer(make_settings, tmp_path) -> None:
+    app = create_app(make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    async with http_client(app) as client:
+        down = await client.get("/ready")
+        health = await client.get("/health")
+    await app.state.databases.dispose()
+    assert down.status_code == 503
+    assert down.json()["unavailable"] == ["redis"]
+    assert down.json()["problems"] == {"redis": "does not answer"}
+    assert down.json()["checks"]["database:us"] is True
+    assert health.status_code == 200  # liveness does not depend on anything
 
 
 async def test_docs_and_openapi_are_served(client: httpx.AsyncClient) -> None:

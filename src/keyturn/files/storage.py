@@ -16,7 +16,7 @@ from typing import IO, Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 
-from keyturn.config import Settings
+from keyturn.config import FileSettings, Settings
 
 CHUNK = 64 * 1024
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -34,6 +34,9 @@ class Storage(Protocol):
 
     async def keys(self) -> list[tuple[str, datetime]]:
         """Every stored key with the time it was written (for the orphan sweep)."""
+
+    async def ready(self) -> bool:
+        """Can files be stored right now? (`/ready`; cheap, never raises.)"""
 
 
 def _checked(key: str) -> str:
@@ -95,6 +98,16 @@ class LocalStorage:
             if _KEY.match(path.name)
         ]
 
+    async def ready(self) -> bool:
+        return await asyncio.to_thread(self._writable)
+
+    def _writable(self) -> bool:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
+        return os.access(self.root, os.W_OK | os.X_OK)
+
 
 class S3Storage:
     """Objects `files/<key>` in one bucket, through boto3 in worker threads.
@@ -102,25 +115,13 @@ class S3Storage:
     A single PUT is all-or-nothing in S3, so a failed upload leaves no partial object."""
 
     def __init__(self, settings: Settings) -> None:
-        import boto3
-        from botocore.config import Config
-
         files = settings.files
         assert files.s3_bucket is not None
         self.bucket = files.s3_bucket
-        self.client: Any = boto3.client(
-            "s3",
-            endpoint_url=files.s3_endpoint_url,
-            aws_access_key_id=files.s3_access_key,
-            aws_secret_access_key=files.s3_secret_key,
-            region_name=files.s3_region,
-            config=Config(
-                s3={"addressing_style": "path"},
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
-        )
+        self.client: Any = _s3_client(files, connect=5, read=30, attempts=3)
+        # `/ready` asks with its own client: a short timeout and no retries, so a probe never
+        # keeps a worker thread (needed by uploads and password hashing) for long.
+        self.probe: Any = _s3_client(files, connect=2, read=2, attempts=1)
 
     @staticmethod
     def object_key(key: str) -> str:
@@ -167,6 +168,32 @@ class S3Storage:
                 if _KEY.match(key):
                     found.append((key, item["LastModified"]))
         return found
+
+    async def ready(self) -> bool:
+        try:
+            await asyncio.to_thread(self.probe.head_bucket, Bucket=self.bucket)
+        except Exception:
+            return False
+        return True
+
+
+def _s3_client(files: FileSettings, *, connect: float, read: float, attempts: int) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=files.s3_endpoint_url,
+        aws_access_key_id=files.s3_access_key,
+        aws_secret_access_key=files.s3_secret_key,
+        region_name=files.s3_region,
+        config=Config(
+            s3={"addressing_style": "path"},
+            connect_timeout=connect,
+            read_timeout=read,
+            retries={"max_attempts": attempts, "mode": "standard"},
+        ),
+    )
 
 
 def make_storage(settings: Settings) -> Storage:

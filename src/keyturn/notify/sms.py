@@ -35,6 +35,9 @@ class SmsUnavailable(Unavailable):
 class SmsProvider(Protocol):
     # True when the provider generates and checks codes itself (Twilio Verify).
     owns_code: bool
+    # Why the provider cannot work as configured (its last answer refused our credentials or
+    # service id), None when fine; `/ready` reports it.
+    problem: str | None
 
     async def send_code(self, db: AsyncSession, *, phone: str, code: str | None) -> None: ...
 
@@ -50,6 +53,7 @@ class ConsoleSms:
     Anywhere else (production must allow it explicitly) it is only logged, masked."""
 
     owns_code = False
+    problem: str | None = None
 
     def __init__(self, settings: Settings) -> None:
         self.development = settings.is_development

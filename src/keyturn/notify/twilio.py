@@ -130,7 +130,19 @@ def _translate(
     return SmsUnavailable("The SMS provider is unavailable; try again shortly.")
 
 
-class TwilioVerify:
+class _Twilio:
+    name: str
+    problem: str | None = None
+
+    def _failed(self, exc: Exception, *, action: Literal["send", "check"], phone: str) -> AppError:
+        """The keyturn error for `exc`; remembers a refusal of our configuration for /ready."""
+        status, code = _status_and_code(exc)
+        if status in CONFIG_STATUSES or code in CONFIG_CODES:
+            self.problem = f"Twilio refused our credentials or service id ({status}/{code})"
+        return _translate(exc, provider=self.name, action=action, phone=phone)
+
+
+class TwilioVerify(_Twilio):
     """Twilio Verify owns the code: it sends it and tells us whether a code is right."""
 
     owns_code = True
@@ -143,7 +155,8 @@ class TwilioVerify:
         try:
             await self.service.verifications.create_async(to=phone, channel="sms")
         except _FAILURES as exc:
-            raise _translate(exc, provider=self.name, action="send", phone=phone) from None
+            raise self._failed(exc, action="send", phone=phone) from None
+        self.problem = None
         log.info("sms_sent", provider=self.name, phone=mask_phone(phone))
 
     async def check_code(self, *, phone: str, code: str) -> bool:
@@ -153,11 +166,12 @@ class TwilioVerify:
             if _status_and_code(exc)[0] == 404:
                 # No pending verification: expired, already approved, or never sent.
                 return False
-            raise _translate(exc, provider=self.name, action="check", phone=phone) from None
+            raise self._failed(exc, action="check", phone=phone) from None
+        self.problem = None
         return bool(check.status == "approved")
 
 
-class TwilioMessaging:
+class TwilioMessaging(_Twilio):
     """keyturn generates and checks the code; Twilio's Messages API delivers the text."""
 
     owns_code = False
@@ -172,7 +186,8 @@ class TwilioMessaging:
         try:
             await self.messages.create_async(to=phone, from_=self.sender, body=message_text(code))
         except _FAILURES as exc:
-            raise _translate(exc, provider=self.name, action="send", phone=phone) from None
+            raise self._failed(exc, action="send", phone=phone) from None
+        self.problem = None
         log.info("sms_sent", provider=self.name, phone=mask_phone(phone))
 
     async def check_code(self, *, phone: str, code: str) -> bool:

@@ -1,11 +1,12 @@
 """Process and readiness probes, metrics, and the service index."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from keyturn import __version__
 from keyturn.deps import DatabasesDep, SettingsDep
+from keyturn.files.storage import StorageDep
 from keyturn.system import service
 
 router = APIRouter(tags=["system"])
@@ -35,13 +36,26 @@ async def health() -> dict[str, str]:
 
 @router.get(
     "/ready",
-    summary="Every market database (and Redis, when configured) answers",
+    summary="Every dependency answers: market databases, Redis, file storage, SMS provider",
+    description="`checks` has one entry per dependency. A failing database, Redis or storage "
+    "is listed in `unavailable` (503); an SMS provider refusing our configuration is listed "
+    "in `degraded` (200: password sign-in, refresh and signed-in requests still work). "
+    "`problems` says what is wrong with each.",
     responses={503: {"description": "Something named in `unavailable` does not answer"}},
 )
-async def ready(settings: SettingsDep, databases: DatabasesDep) -> JSONResponse:
-    checks = await service.readiness(settings, databases)
-    down = [name for name, ok in checks.items() if not ok]
-    body = {"status": "unavailable" if down else "ready", "checks": checks, "unavailable": down}
+async def ready(
+    request: Request, settings: SettingsDep, databases: DatabasesDep, storage: StorageDep
+) -> JSONResponse:
+    checks = await service.readiness(settings, databases, storage, request.app.state.sms)
+    down = [c.name for c in checks if not c.ok and c.required]
+    degraded = [c.name for c in checks if not c.ok and not c.required]
+    body = {
+        "status": "unavailable" if down else "degraded" if degraded else "ready",
+        "checks": {c.name: c.ok for c in checks},
+        "unavailable": down,
+        "degraded": degraded,
+        "problems": {c.name: c.problem for c in checks if not c.ok},
+    }
     return JSONResponse(body, status_code=503 if down else 200)
 
 

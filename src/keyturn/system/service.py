@@ -1,16 +1,40 @@
+"""Readiness: every dependency asked at once, each failure named (docs/probes.md)."""
+
 import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
 
 from keyturn import ratelimit
 from keyturn.config import Settings
 from keyturn.db import Databases
+from keyturn.files.storage import Storage
+from keyturn.notify.sms import SmsProvider
 
 
-async def readiness(settings: Settings, databases: Databases) -> dict[str, bool]:
-    """Ask every market database (and Redis, when configured) at once."""
-    names = [f"database:{code}" for code in settings.market_codes]
-    probes = [databases.ping(code) for code in settings.market_codes]
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    # A required dependency failing makes the instance unready (503); an optional one (an
+    # outside provider only some requests need) makes it "degraded" and still ready (200).
+    required: bool
+    problem: str | None = None
+
+
+async def readiness(
+    settings: Settings, databases: Databases, storage: Storage, sms: SmsProvider
+) -> list[Check]:
+    probes: dict[str, tuple[Awaitable[bool], str]] = {
+        f"database:{code}": (databases.ping(code), "does not answer")
+        for code in settings.market_codes
+    }
     if settings.redis_url:
-        names.append("redis")
-        probes.append(ratelimit.ping(settings.redis_url))
-    results = await asyncio.gather(*probes)
-    return dict(zip(names, results, strict=True))
+        probes["redis"] = (ratelimit.ping(settings.redis_url), "does not answer")
+    probes["storage"] = (storage.ready(), "cannot store files")
+    results = await asyncio.gather(*(probe for probe, _ in probes.values()))
+    checks = [
+        Check(name, ok, required=True, problem=None if ok else problem)
+        for (name, (_, problem)), ok in zip(probes.items(), results, strict=True)
+    ]
+    checks.append(Check("sms", sms.problem is None, required=False, problem=sms.problem))
+    return checks
