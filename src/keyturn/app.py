@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from keyturn import __version__, housekeeping
+from keyturn import __version__, housekeeping, metrics
 from keyturn.auth.phone.otp import Otp
 from keyturn.config import API_PREFIX, Settings, load_settings
 from keyturn.db import Databases
@@ -34,6 +34,7 @@ Errors are `application/problem+json` with `type`, `title`, `status`, `detail` a
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    metrics.prepare(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

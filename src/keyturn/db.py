@@ -108,6 +108,14 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+MARKET = "keyturn.market"
+
+
+def market_of(db: AsyncSession) -> str:
+    """The market whose database `db` talks to (for labels on what a helper records)."""
+    return str(db.info[MARKET])
+
+
 class Databases:
     """The engines and session factories of every market, created once per app."""
 
@@ -115,7 +123,7 @@ class Databases:
         self.urls = settings.database_urls()
         self.engines = {code: make_engine(url) for code, url in self.urls.items()}
         self.sessionmakers = {
-            code: async_sessionmaker(engine, expire_on_commit=False)
+            code: async_sessionmaker(engine, expire_on_commit=False, info={MARKET: code})
             for code, engine in self.engines.items()
         }
 

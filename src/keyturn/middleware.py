@@ -10,17 +10,14 @@ import uuid
 from typing import Any
 
 import structlog
-from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keyturn.errors import BodyTooLarge
 from keyturn.logs import get_logger
+from keyturn.metrics import LATENCY, REQUESTS
 from keyturn.problems import app_error_response, problem
 
 log = get_logger("keyturn.http")
-
-REQUESTS = Counter("keyturn_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("keyturn_http_request_seconds", "HTTP request latency", ["method", "route"])
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Static pages may be cached; API answers may not (DESIGN §5).

@@ -15,12 +15,14 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from keyturn import metrics
 from keyturn.errors import TooManyRequests, Unavailable
 
 
 @dataclass(frozen=True)
 class Limit:
-    """`rules` (e.g. "5/hour;10/day") applied to one `key`; `name` is shown to the client."""
+    """`rules` (e.g. "5/hour;10/day") applied to one `key`; `name` is shown to the client.
+    `key[0]` names the limit in metrics (`keyturn_rate_limited_total{limiter}`)."""
 
     name: str
     rules: str
@@ -59,6 +61,7 @@ class RateLimiter:
                 for item in self._parse(limit.rules):
                     if not await self.strategy.test(item, *limit.key):
                         retry = await self._retry_after(item, limit.key)
+                        metrics.rate_limited(limit.key[0])
                         raise TooManyRequests(detail, retry_after=retry, limit=limit.name)
             for limit in limits:
                 for item in self._parse(limit.rules):

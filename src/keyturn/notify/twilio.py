@@ -23,6 +23,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from keyturn import metrics
 from keyturn.config import ConfigError, Settings, SmsSettings
 from keyturn.contacts import InvalidPhone
 from keyturn.errors import AppError
@@ -119,6 +120,7 @@ def _translate(
     }
     if status == 429 or code in RATE_CODES:
         log.warning("sms_rejected", **fields)
+        metrics.rate_limited("sms-provider")
         return SmsRejected(
             "Too many codes for this number; try again later.", retry_after=RETRY_AFTER_SECONDS
         )

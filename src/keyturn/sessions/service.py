@@ -19,9 +19,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.config import Settings
-from keyturn.db import fail, utcnow
+from keyturn.db import fail, market_of, utcnow
 from keyturn.errors import NotFound, Unauthorized
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.models import RefreshToken, Session
@@ -147,6 +148,7 @@ async def refresh(
         select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
     )
     if found is None:
+        metrics.refresh(market, "invalid")
         raise invalid
     # Lock the session row: redemptions of one session queue here (PostgreSQL; SQLite's
     # write lock is taken at BEGIN).
@@ -163,11 +165,15 @@ async def refresh(
         or found.expires_at <= now
         or not user.is_active
     ):
+        metrics.refresh(market, "invalid")
         raise invalid
     if session.last_redeemed_id not in (found.id, found.parent_id):
         await _revoke(db, session, reason="refresh_reuse", now=now)
         audit.record(db, "refresh.reuse_detected", user_id=user.id, session_id=session.id, ip=ip)
+        metrics.refresh(market, "reuse_detected")
         await fail(db, Unauthorized("Refresh token reuse detected; the session has been ended."))
+    # Redeeming the token redeemed last is a retry (a lost response); else a rotation.
+    metrics.refresh(market, "retried" if session.last_redeemed_id == found.id else "rotated")
     session.last_redeemed_id = found.id
     session.last_seen_at = now
     if ip:
@@ -183,6 +189,7 @@ async def _revoke(db: AsyncSession, session: Session, *, reason: str, now: datet
     session.revoked_at = now
     session.revoke_reason = reason
     await db.flush()
+    metrics.sessions_revoked(market_of(db), reason)
 
 
 async def revoke_user_sessions(
@@ -201,7 +208,9 @@ async def revoke_user_sessions(
     if keep_session_id is not None:
         stmt = stmt.where(Session.id != keep_session_id)
     result = await db.execute(stmt)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    revoked = int(result.rowcount)  # type: ignore[attr-defined]
+    metrics.sessions_revoked(market_of(db), reason, revoked)
+    return revoked
 
 
 async def end_session(db: AsyncSession, *, user_id: int, session_id: str) -> None:
@@ -224,6 +233,7 @@ async def revoke_session(db: AsyncSession, *, user_id: int, session_id: str, rea
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("No such session.")
+    metrics.sessions_revoked(market_of(db), reason)
 
 
 async def live_sessions(db: AsyncSession, *, user_id: int) -> list[Session]:

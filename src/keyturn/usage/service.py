@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn import metrics
 from keyturn.config import UsageSettings
 from keyturn.db import utcnow
 from keyturn.errors import NotFound, TooManyRequests
@@ -119,6 +120,8 @@ def _retry_after(counter: CounterRead, settings: UsageSettings, now: datetime) -
 
 
 def _exceeded(counter: CounterRead, settings: UsageSettings, now: datetime) -> QuotaExceeded:
+    """The refusal to raise (and count: every caller raises it)."""
+    metrics.rate_limited("usage-quota")
     return QuotaExceeded(
         f"The {counter.name!r} limit of {counter.limit} is reached.",
         retry_after=_retry_after(counter, settings, now),

@@ -1,0 +1,135 @@
+"""Every Prometheus metric keyturn exports, in one place (names and labels: docs/metrics.md).
+
+Counters are recorded where an outcome is decided (the service that refuses or accepts), never
+guessed from status codes. Labels are small fixed sets from the code (markets, methods,
+outcomes, reasons): never a user id, phone, email or IP. Recording is one `labels().inc()`,
+about a microsecond; nothing is recorded on the hot read path except the request counter and
+latency histogram the middleware already kept.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+from keyturn.config import Settings
+
+REQUESTS = Counter("keyturn_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("keyturn_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+SIGN_INS = Counter(
+    "keyturn_sign_ins_total",
+    "Sign-in attempts by method and outcome",
+    ["market", "method", "outcome"],
+)
+SMS_CODES_SENT = Counter(
+    "keyturn_sms_codes_sent_total", "SMS codes handed to the provider", ["market"]
+)
+SMS_CODES_REFUSED = Counter(
+    "keyturn_sms_codes_refused_total", "SMS codes not sent, by reason", ["market", "reason"]
+)
+REFRESHES = Counter(
+    "keyturn_refreshes_total", "Refresh-token redemptions by outcome", ["market", "outcome"]
+)
+LOGOUTS = Counter("keyturn_logouts_total", "Logouts by scope", ["market", "scope"])
+SESSIONS_REVOKED = Counter(
+    "keyturn_sessions_revoked_total",
+    "Sessions ended before they expired, by reason",
+    ["market", "reason"],
+)
+RATE_LIMITED = Counter(
+    "keyturn_rate_limited_total", "Requests refused with 429, by the limit", ["limiter"]
+)
+
+# Sign-in methods and the outcomes each can have. A new method is one line here.
+SIGN_IN_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "phone": ("ok", "wrong_code", "expired", "throttled", "disabled"),
+    "password": ("ok", "invalid_credentials", "throttled", "disabled"),
+}
+SMS_REFUSALS = (
+    "cooldown",
+    "per_phone",
+    "per_ip",
+    "per_country",
+    "global",
+    "country",
+    "premium_number",
+    "provider_refused",
+    "provider_error",
+)
+REFRESH_OUTCOMES = ("rotated", "retried", "reuse_detected", "invalid")
+LOGOUT_SCOPES = ("current", "others", "all")
+REVOKE_REASONS = (
+    "logout",
+    "logout_others",
+    "logout_all",
+    "revoked_by_user",
+    "refresh_reuse",
+    "password_changed",
+    "password_reset",
+    "account_disabled",
+)
+LIMITERS = (
+    "sms-phone",
+    "sms-ip",
+    "sms-country",
+    "sms-global",
+    "otp-attempts",
+    "otp-cooldown",
+    "otp-verify-ip",
+    "login-account",
+    "login-ip",
+    "register-ip",
+    "forgot-email",
+    "forgot-ip",
+    "sms-provider",
+    "usage-quota",
+)
+
+
+def prepare(settings: Settings) -> None:
+    """Create every known series at zero, so dashboards and `increase()` see the first event
+    (a counter that appears at 1 is read as no increase)."""
+    for market in settings.market_codes:
+        for method, outcomes in SIGN_IN_OUTCOMES.items():
+            for outcome in outcomes:
+                SIGN_INS.labels(market, method, outcome)
+        SMS_CODES_SENT.labels(market)
+        for reason in SMS_REFUSALS:
+            SMS_CODES_REFUSED.labels(market, reason)
+        for outcome in REFRESH_OUTCOMES:
+            REFRESHES.labels(market, outcome)
+        for scope in LOGOUT_SCOPES:
+            LOGOUTS.labels(market, scope)
+        for reason in REVOKE_REASONS:
+            SESSIONS_REVOKED.labels(market, reason)
+    for limiter in LIMITERS:
+        RATE_LIMITED.labels(limiter)
+
+
+def sign_in(market: str, method: str, outcome: str) -> None:
+    SIGN_INS.labels(market, method, outcome).inc()
+
+
+def sms_code_sent(market: str) -> None:
+    SMS_CODES_SENT.labels(market).inc()
+
+
+def sms_code_refused(market: str, reason: str) -> None:
+    SMS_CODES_REFUSED.labels(market, reason).inc()
+
+
+def refresh(market: str, outcome: str) -> None:
+    REFRESHES.labels(market, outcome).inc()
+
+
+def logout(market: str, scope: str) -> None:
+    LOGOUTS.labels(market, scope).inc()
+
+
+def sessions_revoked(market: str, reason: str, count: int = 1) -> None:
+    if count:
+        SESSIONS_REVOKED.labels(market, reason).inc(count)
+
+
+def rate_limited(limiter: str) -> None:
+    RATE_LIMITED.labels(limiter).inc()
