@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from keyturn import __version__, housekeeping, metrics
 from keyturn.auth.phone.otp import Otp
-from keyturn.config import API_PREFIX, Settings, load_settings
+from keyturn.config import API_PREFIX, ConfigError, Settings, load_settings
 from keyturn.db import Databases
 from keyturn.files.storage import make_storage
 from keyturn.logs import configure_logging
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if sweeping is not None:
             sweeping.cancel()
         await app.state.databases.dispose()
+        if app.state.tracer_provider is not None:
+            app.state.tracer_provider.shutdown()  # sends the spans still batched
 
     app = FastAPI(
         title="keyturn",
@@ -91,4 +94,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_size,
         streamed_bodies=STREAMED_BODIES,
     )
+    app.state.tracer_provider = _tracing(app, settings)
     return app
+
+
+def _tracing(app: FastAPI, settings: Settings) -> Any:
+    """Traces when an OTLP endpoint is configured; otherwise nothing is imported."""
+    endpoint = settings.traces_endpoint()
+    if endpoint is None:
+        return None
+    try:
+        from keyturn import tracing
+    except ImportError as exc:
+        raise ConfigError(
+            f"tracing is configured but OpenTelemetry is not installed ({exc.name}); "
+            "install keyturn[otel]"
+        ) from None
+    return tracing.install(app, app.state.databases, tracing.otlp_exporter(endpoint))

@@ -200,6 +200,9 @@ class Settings(BaseSettings):
     # Request bodies larger than this are refused (413) before they are read, except on the
     # upload route, which streams and bounds its body itself (`files.max_size`).
     max_body_size: int = Field(default=64 * 1024, ge=1024)
+    # OTLP/HTTP collector (e.g. http://collector:4318): traces on. The standard OTEL_* variables
+    # work too (docs/tracing.md).
+    otel_exporter_otlp_endpoint: str | None = None
     load_demo_catalog: bool = True
     # Production refuses unsafe defaults unless each is allowed explicitly.
     allow_console_sms: bool = False
@@ -295,6 +298,21 @@ class Settings(BaseSettings):
                 path = (self.data_dir / f"keyturn_{m.code}.sqlite3").resolve()
                 urls[m.code] = f"sqlite+aiosqlite:///{path}"
         return urls
+
+    def traces_endpoint(self) -> str | None:
+        """Where spans are sent (OTLP over HTTP), or None: tracing is off."""
+        env = os.environ
+        if env.get("OTEL_SDK_DISABLED", "").lower() == "true":
+            return None
+        if env.get("OTEL_TRACES_EXPORTER", "otlp").lower() == "none":
+            return None
+        if self.otel_exporter_otlp_endpoint:
+            return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+            return env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+        if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+            return env["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + "/v1/traces"
+        return None
 
     @property
     def is_development(self) -> bool:

@@ -43,17 +43,22 @@ def _drop_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return event
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+\d{7,15}")
+_EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?:\+|%2B)\d{7,15}", re.IGNORECASE)
+
+
+def mask_personal(text: str) -> str:
+    """Free text (a traceback, a URL, a span attribute) with every email and phone number in
+    it masked, and without PostgreSQL's `DETAIL:` lines (they repeat the row: `Key (email)=`)."""
+    if "DETAIL:" in text:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("DETAIL:"))
+    text = _EMAIL.sub(lambda m: mask_email(m.group().replace("%40", "@")), text)
+    return _PHONE.sub(lambda m: mask_phone(m.group().replace("%2B", "+").replace("%2b", "+")), text)
 
 
 def _safe_traceback(exc_info: Any) -> str:
-    """A traceback without the values a driver quotes: PostgreSQL's `DETAIL:` line repeats
-    the row (`Key (email)=(...)`), and any email or phone left in a message is masked."""
-    text = "".join(traceback.format_exception(*exc_info))
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("DETAIL:"))
-    text = _EMAIL.sub(lambda m: mask_email(m.group()), text)
-    return _PHONE.sub(lambda m: mask_phone(m.group()), text)
+    """A traceback without the values a driver quotes."""
+    return mask_personal("".join(traceback.format_exception(*exc_info)))
 
 
 class _CurrentStderr:
@@ -68,7 +73,8 @@ class _CurrentStderr:
 
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
-    for noisy in ("uvicorn.access",):
+    # httpx logs every request URL at INFO (a query may hold a phone or an email).
+    for noisy in ("uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from keyturn.logs import configure_logging, get_logger, mask_email, mask_phone
+from keyturn.logs import configure_logging, get_logger, mask_email, mask_personal, mask_phone
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,16 @@ def test_a_logged_database_error_does_not_quote_the_row(capfd) -> None:
     assert "UniqueViolation" in logged and "uq_users_email" in logged
     assert "alice@example.com" not in logged and "Key (email)" not in logged
     assert "bob@example.com" not in logged and "b***@example.com" in logged
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("/lookup/%2B13128059851?x=1", "/lookup/+1312*****51?x=1"),
+        ("to alice%40example.com now", "to a***@example.com now"),
+        ("Key exists\nDETAIL:  Key (phone)=(1) already exists.", "Key exists"),
+        ("nothing personal: order 1234567", "nothing personal: order 1234567"),
+    ],
+)
+def test_free_text_is_masked(text: str, masked: str) -> None:
+    assert mask_personal(text) == masked
