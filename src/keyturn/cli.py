@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -68,6 +69,13 @@ def serve(
     from keyturn import bootstrap
 
     bootstrap.prepare(settings)
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Workers count in files here and /metrics adds them up (docs/metrics.md); cleared
+        # so a restart starts from zero like a single process does.
+        counted = settings.data_dir / "metrics"
+        shutil.rmtree(counted, ignore_errors=True)
+        counted.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(counted)
     typer.echo(f"keyturn serving on http://{host}:{port} (docs: /docs, app: /app)", err=True)
     uvicorn.run(
         "keyturn.cli:app_factory",
@@ -76,6 +84,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        # A worker gets a minute to start: the default 5 s restarts slow starters (a loaded
+        # machine) forever, and the service never answers.
+        timeout_worker_healthcheck=60,
         access_log=False,
         proxy_headers=False,
     )

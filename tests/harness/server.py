@@ -17,8 +17,11 @@ KEYTURN = Path(sys.executable).parent / "keyturn"
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, *, workers: int = 1
+    ) -> None:
         self.data_dir = data_dir
+        self.workers = workers
         self.port = free_port()
         self.env = {**os.environ, "KEYTURN_ENV": "development", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -41,6 +44,8 @@ class LiveServer:
                     str(self.port),
                     "--data-dir",
                     str(self.data_dir),
+                    "--workers",
+                    str(self.workers),
                 ],
                 env=self.env,
                 stdout=log,
@@ -57,6 +62,7 @@ class LiveServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.kill()  # never leave it running behind a failed test
         raise RuntimeError("keyturn serve did not become healthy")
 
     def kill(self) -> None:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from keyturn import __version__
 from keyturn.deps import DatabasesDep, SettingsDep
@@ -59,6 +59,6 @@ async def ready(
     return JSONResponse(body, status_code=503 if down else 200)
 
 
-@router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
+@router.get("/metrics", summary="Prometheus metrics (docs/metrics.md)", include_in_schema=True)
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(service.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,8 +1,12 @@
-"""Readiness: every dependency asked at once, each failure named (docs/probes.md)."""
+"""Readiness: every dependency asked at once, each failure named (docs/probes.md); the
+metrics exposition."""
 
 import asyncio
+import os
 from collections.abc import Awaitable
 from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
 from keyturn import ratelimit
 from keyturn.config import Settings
@@ -38,3 +42,13 @@ async def readiness(
     ]
     checks.append(Check("sms", sms.problem is None, required=False, problem=sms.problem))
     return checks
+
+
+def exposition() -> bytes:
+    """Prometheus text: this process's metrics, or every worker's added up when `serve
+    --workers N` made them count in files (`PROMETHEUS_MULTIPROC_DIR`)."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry)
