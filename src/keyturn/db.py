@@ -70,8 +70,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    # `hide_parameters`: a failed statement's message (logged with its traceback) never
-    # quotes the values it was given — phones, emails, hashes.
     if url.startswith("sqlite"):
         # One connection per process: concurrent requests queue for it in asyncio instead of
         # sleeping in SQLite's busy handler, which made tail latency seconds long.
