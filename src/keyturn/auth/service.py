@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth.schemas import MessageOut, TokenResponse
 from keyturn.auth.signin import token_response
@@ -92,4 +93,5 @@ async def logout(
         db, "logout", user_id=caller.user_id, session_id=caller.session_id, ip=ip, scope=scope
     )
     await db.commit()
+    metrics.logout(caller.market, scope)
     return MessageOut(message=LOGOUT_MESSAGES[scope])

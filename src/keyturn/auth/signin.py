@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth import guest
 from keyturn.auth.schemas import TokenResponse
@@ -40,10 +41,11 @@ def token_response(
     )
 
 
-async def refuse_if_disabled(db: AsyncSession, *, user: User, ip: str | None) -> None:
-    """A disabled account cannot sign in (the refusal is audited), and signing in never
-    re-enables it."""
+async def refuse_if_disabled(db: AsyncSession, *, user: User, method: str, ip: str | None) -> None:
+    """A disabled account cannot sign in (the refusal is audited and counted), and signing in
+    never re-enables it."""
     if not user.is_active:
+        metrics.sign_in(user.market, method, "disabled")
         audit.record(db, "login.failed", user_id=user.id, ip=ip, reason="disabled")
         await fail(db, AccountDisabled("This account is disabled."))
 
@@ -79,6 +81,7 @@ async def complete_sign_in(
         **audit_details,
     )
     await db.commit()
+    metrics.sign_in(market, method, "ok")
     return token_response(issued, user, is_new_user=is_new_user)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth import signin
 from keyturn.auth.password import hashing, reset, strength, throttle
@@ -116,11 +117,18 @@ async def login(
         account = normalize_email(email)
     except InvalidEmail:  # cannot match an account, but gets the same answer and cost
         account = email.strip().lower()
-    await throttle.begin_attempt(limiter, settings, market=market, account=account, ip=device.ip)
+    try:
+        await throttle.begin_attempt(
+            limiter, settings, market=market, account=account, ip=device.ip
+        )
+    except throttle.LoginThrottled:
+        metrics.sign_in(market, "password", "throttled")
+        raise
     user = await users.find_by_email(db, account)
     await end_read(db)
     ok, new_hash = await hashing.check_password(password, user.password_hash if user else None)
     if not ok or user is None:
+        metrics.sign_in(market, "password", "invalid_credentials")
         await throttle.failed(limiter, settings, ip=device.ip)
         audit.record(
             db,
@@ -132,7 +140,7 @@ async def login(
         )
         await fail(db, InvalidCredentials("Invalid email or password."))
     await db.refresh(user, with_for_update=True)
-    await signin.refuse_if_disabled(db, user=user, ip=device.ip)
+    await signin.refuse_if_disabled(db, user=user, method="password", ip=device.ip)
     if new_hash:
         user.password_hash = new_hash
     tokens = await signin.complete_sign_in(

@@ -16,6 +16,7 @@ from contextlib import suppress
 
 from limits import parse_many
 
+from keyturn import metrics
 from keyturn.config import Settings
 from keyturn.errors import TooManyRequests, Unavailable
 from keyturn.ratelimit import Limit, RateLimiter
@@ -28,6 +29,8 @@ class LoginThrottled(TooManyRequests):
 
 
 def _throttled(limit: str, wait: int) -> LoginThrottled:
+    """The refusal to raise (and count: every caller raises it)."""
+    metrics.rate_limited(f"login-{limit}")
     return LoginThrottled(
         "Too many failed sign-in attempts; try again later.", retry_after=wait, limit=limit
     )

@@ -12,10 +12,12 @@ import hmac
 import math
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn import metrics
 from keyturn.auth.models import PhoneChallenge
 from keyturn.config import Settings
 from keyturn.db import utcnow
@@ -27,6 +29,10 @@ class WrongCode(BadRequest):
     """The code is wrong, expired or already used."""
 
     code = "otp.invalid"
+
+    def __init__(self, detail: str, *, expired: bool = False, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.expired = expired  # for the sign-in counter; not shown to the client
 
 
 class TooManyAttempts(TooManyRequests):
@@ -76,6 +82,7 @@ class Otp:
         cooldown = self.settings.otp.resend_cooldown
         if challenge and challenge.consumed_at is None and now - challenge.sent_at < cooldown:
             wait = math.ceil((challenge.sent_at + cooldown - now).total_seconds())
+            metrics.rate_limited("otp-cooldown")
             raise ResendTooSoon("A code was just sent; wait before asking again.", retry_after=wait)
 
     async def issue(self, db: AsyncSession, *, phone: str) -> None:
@@ -106,10 +113,12 @@ class Otp:
         self._reset_stale_failures(challenge)
         locked = self._locked_for(challenge)
         if locked:
+            metrics.rate_limited("otp-attempts")
             raise TooManyAttempts("Too many wrong codes; try again later.", retry_after=locked)
         if challenge.expires_at <= utcnow():
             raise WrongCode(
                 "The code has expired; ask for a new one.",
+                expired=True,
                 attempts_remaining=self._remaining(challenge),
             )
         if not await self._matches(challenge, phone, code):

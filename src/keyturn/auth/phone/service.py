@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth import signin
 from keyturn.auth.phone import firewall
-from keyturn.auth.phone.otp import Otp, TooManyAttempts, WrongCode
+from keyturn.auth.phone.otp import Otp, ResendTooSoon, TooManyAttempts, WrongCode
 from keyturn.auth.schemas import SendVerificationOut, TokenResponse
 from keyturn.config import MarketConfig, Settings
-from keyturn.contacts import normalize_phone
-from keyturn.db import fail
-from keyturn.errors import Invalid
+from keyturn.contacts import InvalidPhone, normalize_phone
+from keyturn.db import fail, market_of
+from keyturn.errors import AppError, Invalid, TooManyRequests
 from keyturn.logs import get_logger, mask_phone
+from keyturn.notify.sms import SmsRejected, SmsUnavailable
 from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
@@ -36,6 +38,7 @@ def sms_number(raw: str, market: MarketConfig) -> tuple[str, str]:
     `phone.country_not_allowed`)."""
     number, region = normalize_phone(raw, market.country)
     if market.sms_countries and region not in market.sms_countries:
+        metrics.sms_code_refused(market.code, "country")
         raise PhoneCountryNotAllowed(
             "This service does not send codes to that country.", allowed=market.sms_countries
         )
@@ -53,14 +56,38 @@ async def send_code(
     ip: str | None,
 ) -> SendVerificationOut:
     """Refuse a resend too soon, spend the SMS budget, issue and send the code (flushed)."""
-    await otp.check_cooldown(db, phone=number)
-    await firewall.spend_sms_budget(limiter, settings, phone=number, region=region, ip=ip)
-    await otp.issue(db, phone=number)
+    try:
+        await otp.check_cooldown(db, phone=number)
+        await firewall.spend_sms_budget(limiter, settings, phone=number, region=region, ip=ip)
+        await otp.issue(db, phone=number)
+    except AppError as refused:
+        reason = _refusal(refused)
+        if reason:
+            metrics.sms_code_refused(market_of(db), reason)
+        raise
+    metrics.sms_code_sent(market_of(db))
     return SendVerificationOut(
         message="Verification code sent.",
         expires_in=int(settings.otp.ttl.total_seconds()),
         resend_after=int(settings.otp.resend_cooldown.total_seconds()),
     )
+
+
+# Why a code was not sent, by error code (`keyturn_sms_codes_refused_total{reason}`); the SMS
+# budgets name their limit instead (`per_phone`, `per_ip`, `per_country`, `global`).
+SMS_REFUSALS = {
+    ResendTooSoon.code: "cooldown",
+    SmsRejected.code: "provider_refused",
+    InvalidPhone.code: "provider_refused",  # the provider will not text this number
+    SmsUnavailable.code: "provider_error",
+}
+
+
+def _refusal(error: AppError) -> str | None:
+    limit = error.extra.get("limit")
+    if limit:
+        return "global" if limit == "global" else f"per_{limit}"
+    return SMS_REFUSALS.get(error.code)
 
 
 async def send_verification(
@@ -99,10 +126,15 @@ async def verify_code(
     """Check the code, create the user on first sign-in, open a session, merge a guest."""
     market_config = settings.market(market)
     number, _ = normalize_phone(raw_phone, market_config.country)
-    await firewall.spend_verify_budget(limiter, settings, ip=device.ip)
+    try:
+        await firewall.spend_verify_budget(limiter, settings, ip=device.ip)
+    except TooManyRequests:
+        metrics.sign_in(market, "phone", "throttled")
+        raise
     try:
         await otp.consume(db, phone=number, code=code)
     except (WrongCode, TooManyAttempts) as refused:  # provider outages are not failed sign-ins
+        metrics.sign_in(market, "phone", _outcome(refused))
         audit.record(db, "login.failed", ip=device.ip, method="phone", phone=mask_phone(number))
         await fail(db, refused)
     user = await users.find_by_phone(db, number)
@@ -111,7 +143,7 @@ async def verify_code(
         user = users.new_user(market_config, phone_number=number)
         db.add(user)
         await db.flush()
-    await signin.refuse_if_disabled(db, user=user, ip=device.ip)
+    await signin.refuse_if_disabled(db, user=user, method="phone", ip=device.ip)
     user.is_verified = True
     return await signin.complete_sign_in(
         db,
@@ -124,3 +156,9 @@ async def verify_code(
         guest_claims=guest_claims,
         is_new_user=is_new_user,
     )
+
+
+def _outcome(refused: WrongCode | TooManyAttempts) -> str:
+    if isinstance(refused, TooManyAttempts):
+        return "throttled"
+    return "expired" if refused.expired else "wrong_code"
