@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -106,12 +107,14 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-MARKET = "keyturn.market"
+# The market of each engine, so a helper given only `db` can name it (metric labels) without
+# the request paying anything for it.
+_MARKETS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 def market_of(db: AsyncSession) -> str:
-    """The market whose database `db` talks to (for labels on what a helper records)."""
-    return str(db.info[MARKET])
+    """The market whose database `db` talks to (`unknown` for an engine made elsewhere)."""
+    return _MARKETS.get(db.get_bind(), "unknown")  # type: ignore[arg-type]
 
 
 class Databases:
@@ -120,8 +123,10 @@ class Databases:
     def __init__(self, settings: Settings) -> None:
         self.urls = settings.database_urls()
         self.engines = {code: make_engine(url) for code, url in self.urls.items()}
+        for code, engine in self.engines.items():
+            _MARKETS[engine.sync_engine] = code
         self.sessionmakers = {
-            code: async_sessionmaker(engine, expire_on_commit=False, info={MARKET: code})
+            code: async_sessionmaker(engine, expire_on_commit=False)
             for code, engine in self.engines.items()
         }
 

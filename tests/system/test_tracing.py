@@ -3,6 +3,7 @@ spans, with no personal data in them; with tracing off nothing of OpenTelemetry'
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -175,7 +176,8 @@ async def test_an_otlp_endpoint_turns_tracing_on_and_spans_reach_the_collector(
         try:
             async with http_client(app) as client:
                 assert (await client.get("/api/v1/products", headers=US)).status_code == 200
-            provider.force_flush()
+            # In a thread: the exporter posts to the collector, which answers on this loop.
+            assert await asyncio.to_thread(provider.force_flush)
         finally:
             tracing.uninstall(app, provider)
             await app.state.databases.dispose()
