@@ -20,7 +20,7 @@ from keyturn.middleware import RequestContextMiddleware
 from keyturn.notify.providers import make_sms_provider
 from keyturn.problems import install_error_handlers
 from keyturn.ratelimit import RateLimiter
-from keyturn.routes import STREAMED_BODIES, api_routers, root_routers
+from keyturn.routes import STREAMED_BODIES, api_routers, compat_routers, root_routers
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 
 DESCRIPTION = """
@@ -74,6 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    for router in compat_routers(settings):
+        app.include_router(router)
+    if settings.compat_on("mobile-v0"):
+        from keyturn.compat import mobile
+
+        app.add_middleware(mobile.MobileV0Middleware, settings=settings)
+        mobile.document_user_fields(app)
 
     app.add_middleware(
         CORSMiddleware,

@@ -9,10 +9,10 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 API_PREFIX = "/api/v1"  # every API route's path starts here (routes.py, the cookie path)
 
@@ -177,6 +177,21 @@ class UsageSettings(BaseModel):
         return self
 
 
+# Seed-shaped APIs that `KEYTURN_COMPAT` can switch on (docs/compat-jobpsych.md and
+# docs/migrating-from-the-seed-systems.md).
+COMPAT_NAMES = ("jobpsych", "mobile-v0")
+
+
+class JobPsychSettings(BaseModel):
+    """The JobPsych-compatible API (`KEYTURN_COMPAT` includes `jobpsych`)."""
+
+    # The market its users live in; default: the default market.
+    market: str | None = None
+    # Addresses (after trusted-proxy resolution) allowed to read and increment any user's
+    # upload count by email, as the analysis service does; a user's own token always may.
+    service_ips: list[str] = []
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KEYTURN_",
@@ -204,6 +219,9 @@ class Settings(BaseSettings):
     # work too (docs/tracing.md).
     otel_exporter_otlp_endpoint: str | None = None
     load_demo_catalog: bool = True
+    # Comma-separated names from COMPAT_NAMES, or empty for none; unset: all of them in
+    # development, none in production.
+    compat: Annotated[frozenset[str] | None, NoDecode] = None
     # Production refuses unsafe defaults unless each is allowed explicitly.
     allow_console_sms: bool = False
     allow_console_email: bool = False
@@ -219,6 +237,19 @@ class Settings(BaseSettings):
     guests: GuestSettings = GuestSettings()
     files: FileSettings = FileSettings()
     usage: UsageSettings = UsageSettings()
+    jobpsych: JobPsychSettings = JobPsychSettings()
+
+    @field_validator("compat", mode="before")
+    @classmethod
+    def _compat_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [name.strip().lower() for name in value.split(",") if name.strip()]
+        if isinstance(value, list | tuple | set | frozenset):
+            unknown = sorted(set(value) - set(COMPAT_NAMES))
+            if unknown:
+                raise ValueError(f"unknown names {unknown}; known: {', '.join(COMPAT_NAMES)}")
+            return frozenset(value)
+        return value
 
     @field_validator("markets")
     @classmethod
@@ -239,6 +270,8 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.default_market not in self.market_codes:
             raise ValueError(f"default_market {self.default_market!r} is not in markets")
+        if self.jobpsych.market is not None and self.jobpsych.market not in self.market_codes:
+            raise ValueError(f"jobpsych.market {self.jobpsych.market!r} is not in markets")
         if self.tokens.algorithm == "HS256":
             secret = self.tokens.hs256_secret or ""
             if len(secret.encode()) < 32:
@@ -313,6 +346,19 @@ class Settings(BaseSettings):
         if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             return env["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + "/v1/traces"
         return None
+
+    def compat_on(self, name: str) -> bool:
+        """Whether the seed-shaped API `name` (one of COMPAT_NAMES) is switched on."""
+        enabled = self.compat if self.compat is not None else self._default_compat
+        return name in enabled
+
+    @property
+    def _default_compat(self) -> frozenset[str]:
+        return frozenset(COMPAT_NAMES) if self.is_development else frozenset()
+
+    @property
+    def jobpsych_market(self) -> str:
+        return self.jobpsych.market or self.default_market
 
     @property
     def is_development(self) -> bool:

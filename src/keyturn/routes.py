@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from keyturn.config import API_PREFIX
+from keyturn.config import API_PREFIX, Settings
 
 # Routes whose handler streams the request body and bounds it itself; every other body is
 # capped at `max_body_size` by the middleware (docs/security.md).
@@ -56,4 +56,21 @@ def api_routers() -> list[APIRouter]:
         files,
         usage,
         admin_usage,
+    ]
+
+
+def compat_routers(settings: Settings) -> list[APIRouter]:
+    """Seed-shaped APIs that `KEYTURN_COMPAT` switches on, at the seed's own paths."""
+    if not settings.compat_on("jobpsych"):
+        return []
+    from keyturn.compat.jobpsych.auth_router import router as jobpsych_auth
+    from keyturn.compat.jobpsych.tokens_router import tokens_router
+    from keyturn.compat.jobpsych.uploads_router import files_router, quota_router
+
+    return [
+        jobpsych_auth,
+        quota_router,
+        files_router,
+        tokens_router("/api/auth"),
+        tokens_router(""),
     ]

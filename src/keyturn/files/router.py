@@ -12,7 +12,7 @@ from keyturn.files.storage import StorageDep
 
 router = APIRouter(prefix="/files", tags=["files"])
 
-_UPLOAD_BODY: dict[str, Any] = {
+UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -35,7 +35,7 @@ _UPLOAD_BODY: dict[str, Any] = {
     description="PDF, DOCX, TXT, PNG or JPEG, judged by content; at most `files.max_size` "
     "bytes (413 before the rest is read). 415 for other content, 429 when the `uploads` "
     "counter is used up.",
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=UPLOAD_BODY,
 )
 async def upload_file(
     request: Request, db: Db, caller: Caller, settings: SettingsDep, storage: StorageDep

@@ -25,6 +25,8 @@ class Session(Base):
     revoke_reason: Mapped[str | None] = mapped_column(String(32))
     # The refresh token redeemed most recently; see sessions.refresh for the rule.
     last_redeemed_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A seed client whose claims this session's access tokens carry too (`jobpsych`), or NULL.
+    compat: Mapped[str | None] = mapped_column(String(16))
 
 
 class RefreshToken(Base):

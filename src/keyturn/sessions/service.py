@@ -61,6 +61,8 @@ class Device:
     name: str | None = None
     user_agent: str | None = None
     ip: str | None = None
+    # A seed client signing in through its compatible API (`jobpsych`): see sessions.tokens.
+    compat: str | None = None
 
 
 def _seconds_until(moment: datetime) -> int:
@@ -92,6 +94,8 @@ async def _issue(
         market=market,
         role=user.role,
         session_expires_at=session.expires_at,
+        compat=session.compat,
+        email=user.email,
     )
     return IssuedTokens(
         access_token=access,
@@ -121,6 +125,7 @@ async def open_session(
         device_name=(device.name or None) and device.name[:100],
         user_agent=(device.user_agent or None) and device.user_agent[:512],
         ip=device.ip,
+        compat=device.compat,
         created_at=now,
         last_seen_at=now,
         expires_at=now + settings.tokens.session_absolute_ttl,
@@ -218,6 +223,30 @@ async def end_session(db: AsyncSession, *, user_id: int, session_id: str) -> Non
     await revoke_session(db, user_id=user_id, session_id=session_id, reason="revoked_by_user")
     audit.record(db, "session.revoked", user_id=user_id, session_id=session_id)
     await db.commit()
+
+
+async def end_session_by_refresh_token(
+    db: AsyncSession, *, refresh_token: str, ip: str | None
+) -> bool:
+    """Sign out the device a refresh token belongs to, for clients whose logout sends only
+    their refresh cookie (the JobPsych API). False when the token names no live session."""
+    session_id = await db.scalar(
+        select(RefreshToken.session_id).where(
+            RefreshToken.token_hash == hash_refresh_token(refresh_token)
+        )
+    )
+    if session_id is None:
+        return False
+    user_id = await db.scalar(
+        update(Session)
+        .where(Session.id == session_id, Session.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason="logout")
+        .returning(Session.user_id)
+    )
+    if user_id is not None:
+        audit.record(db, "logout", user_id=user_id, session_id=session_id, ip=ip, scope="current")
+    await db.commit()
+    return user_id is not None
 
 
 async def revoke_session(db: AsyncSession, *, user_id: int, session_id: str, reason: str) -> None:

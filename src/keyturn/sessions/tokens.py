@@ -2,6 +2,13 @@
 
 Verification pins the algorithm to the one configured, requires every claim we rely on, and
 looks the key up by `kid` in our own keyring only (never a key or URL named by the token).
+
+Sessions opened through the JobPsych-compatible API (`compat == "jobpsych"`) get tokens that
+also carry the seed's `userId` (a string) and `email`, which its services read. With HS256
+they also leave out `aud`: the seed's verifiers (python-jose, PyJWT, jsonwebtoken) pass no
+audience, and the first two then refuse any token that has one. Such a token is accepted here
+only with HS256 and with `userId` equal to `sub`; everything else is checked as usual
+(docs/compat-jobpsych.md, "Tokens").
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from keyturn.errors import Unauthorized
 from keyturn.sessions.keys import Keyring
 
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "mkt", "role", "iat", "exp", "jti"]
+JOBPSYCH = "jobpsych"
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ def issue_access_token(
     market: str,
     role: str,
     session_expires_at: datetime,
+    compat: str | None = None,
+    email: str | None = None,
 ) -> tuple[str, int]:
     """A signed JWT and its lifetime in seconds (never past the session's absolute end)."""
     now = utcnow()
@@ -59,6 +69,10 @@ def issue_access_token(
         "exp": int(expires.timestamp()),
         "jti": uuid.uuid4().hex,
     }
+    if compat == JOBPSYCH:
+        claims.update(userId=str(user_id), email=email)
+        if keyring.algorithm == "HS256":
+            del claims["aud"]
     token = jwt.encode(claims, key, algorithm=keyring.algorithm, headers={"kid": kid})
     return token, max(0, int((expires - now).total_seconds()))
 
@@ -73,15 +87,20 @@ def verify_access_token(settings: Settings, keyring: Keyring, token: str) -> Acc
         key = keyring.verification_key(kid)
         if key is None:
             raise Unauthorized("Invalid access token.")
-        data = jwt.decode(
-            token,
-            key,
-            algorithms=[keyring.algorithm],
-            audience=settings.tokens.audience,
-            issuer=settings.tokens.issuer,
-            options={"require": REQUIRED_CLAIMS},
-            leeway=5,
-        )
+        try:
+            data = jwt.decode(
+                token,
+                key,
+                algorithms=[keyring.algorithm],
+                audience=settings.tokens.audience,
+                issuer=settings.tokens.issuer,
+                options={"require": REQUIRED_CLAIMS},
+                leeway=5,
+            )
+        except jwt.MissingRequiredClaimError as missing:
+            if missing.claim != "aud" or keyring.algorithm != "HS256":
+                raise
+            data = _decode_jobpsych(settings, keyring, token, key)
         return AccessClaims(
             user_id=int(data["sub"]),
             session_id=str(data["sid"]),
@@ -95,6 +114,21 @@ def verify_access_token(settings: Settings, keyring: Keyring, token: str) -> Acc
         raise Unauthorized("The access token has expired.") from None
     except (jwt.PyJWTError, ValueError, TypeError):
         raise Unauthorized("Invalid access token.") from None
+
+
+def _decode_jobpsych(settings: Settings, keyring: Keyring, token: str, key: object) -> dict:
+    """An HS256 token without `aud`: valid only as a JobPsych session's token."""
+    data: dict = jwt.decode(
+        token,
+        key,  # type: ignore[arg-type]
+        algorithms=[keyring.algorithm],
+        issuer=settings.tokens.issuer,
+        options={"require": [c for c in REQUIRED_CLAIMS if c != "aud"], "verify_aud": False},
+        leeway=5,
+    )
+    if "aud" in data or data.get("userId") != data["sub"]:
+        raise Unauthorized("Invalid access token.")
+    return data
 
 
 def new_refresh_token(market: str) -> tuple[str, str]:

@@ -1,8 +1,20 @@
+from contextvars import ContextVar
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from keyturn.fields import Text, Url
+
+# Set for the request by keyturn.compat.mobile when `KEYTURN_COMPAT` includes `mobile-v0`:
+# every `user` object then also carries the seed app's names `phone` and `name`.
+SEED_USER_FIELDS: ContextVar[bool] = ContextVar("seed_user_fields", default=False)
 
 
 class UserRead(BaseModel):
@@ -23,6 +35,15 @@ class UserRead(BaseModel):
     country: str | None
     last_login: datetime | None
     created_at: datetime
+
+    @model_serializer(mode="wrap")
+    def _seed_fields(self, handler: SerializerFunctionWrapHandler):
+        # No return annotation: the OpenAPI schema stays the fields' own.
+        data: dict[str, Any] = handler(self)
+        if SEED_USER_FIELDS.get():
+            data["phone"] = self.phone_number
+            data["name"] = self.full_name
+        return data
 
 
 class UserUpdate(BaseModel):

@@ -1,0 +1,315 @@
+"""JobPsych sign-in and account calls: keyturn's use cases, answered in the seed's shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.auth import password_service
+from keyturn.auth import service as auth
+from keyturn.auth.schemas import TokenResponse
+from keyturn.compat.jobpsych import schemas as out
+from keyturn.compat.jobpsych.errors import UploadLimitReached
+from keyturn.config import Settings
+from keyturn.db import Databases
+from keyturn.errors import Invalid, Unauthorized
+from keyturn.notify.email import Defer
+from keyturn.ratelimit import RateLimiter
+from keyturn.sessions import service as sessions
+from keyturn.sessions.keys import Keyring
+from keyturn.sessions.tokens import AccessClaims, refresh_token_market
+from keyturn.usage import service as usage
+from keyturn.usage.schemas import CounterRead
+from keyturn.users import service as users
+from keyturn.users.models import User
+from keyturn.users.schemas import UserRead
+
+UPLOADS = "uploads"
+
+
+class PasswordsDiffer(Invalid):
+    """`newPassword` and `confirmPassword` are not the same."""
+
+    code = "jobpsych.passwords_mismatch"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    body: out.AuthOut
+    refresh_token: str
+    refresh_expires_in: int
+
+
+async def uploads(db: AsyncSession, settings: Settings, user_id: int) -> CounterRead:
+    counters = await usage.read_usage(db, user_id=user_id, settings=settings.usage)
+    return next(c for c in counters.counters if c.name == UPLOADS)
+
+
+def seed_user(user: UserRead | User, files_uploaded: int) -> out.JobPsychUser:
+    return out.JobPsychUser(
+        id=str(user.id),
+        name=user.full_name,
+        email=user.email,
+        company_name=user.company,
+        filesUploaded=files_uploaded,
+    )
+
+
+async def _signed_in(
+    db: AsyncSession, settings: Settings, tokens: TokenResponse, message: str
+) -> SignedIn:
+    assert tokens.refresh_token is not None
+    counter = await uploads(db, settings, tokens.user.id)
+    user = seed_user(tokens.user, counter.used)
+    body = out.AuthOut(
+        message=message,
+        accessToken=tokens.access_token,
+        user=user,
+        data=out.SignedIn(accessToken=tokens.access_token, user=user),
+    )
+    return SignedIn(body, tokens.refresh_token, tokens.refresh_expires_in)
+
+
+async def register(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    market: str,
+    body: out.RegisterIn,
+    device: sessions.Device,
+) -> SignedIn:
+    tokens = await password_service.register(
+        db,
+        settings=settings,
+        keyring=keyring,
+        limiter=limiter,
+        market=market,
+        email=body.email,
+        password=body.password,
+        full_name=body.name,
+        company=body.company_name,
+        device=device,
+        guest_claims=None,
+    )
+    return await _signed_in(db, settings, tokens, "User registered successfully")
+
+
+async def login(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    market: str,
+    body: out.LoginIn,
+    device: sessions.Device,
+) -> SignedIn:
+    tokens = await password_service.login(
+        db,
+        settings=settings,
+        keyring=keyring,
+        limiter=limiter,
+        market=market,
+        email=body.email,
+        password=body.password,
+        device=device,
+        guest_claims=None,
+    )
+    return await _signed_in(db, settings, tokens, "Login successful")
+
+
+async def refresh(
+    databases: Databases,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    requested_market: str | None,
+    refresh_token: str,
+    ip: str | None,
+) -> tuple[out.RefreshOut, str, int]:
+    """Rotation with theft detection, as on /api/v1; the new token goes back in the cookie."""
+    tokens = await auth.refresh(
+        databases,
+        settings=settings,
+        keyring=keyring,
+        requested_market=requested_market,
+        refresh_token=refresh_token,
+        ip=ip,
+    )
+    assert tokens.refresh_token is not None
+    body = out.RefreshOut(
+        message="Token refreshed successfully",
+        accessToken=tokens.access_token,
+        data=out.AccessToken(accessToken=tokens.access_token),
+    )
+    return body, tokens.refresh_token, tokens.refresh_expires_in
+
+
+async def logout(
+    databases: Databases,
+    *,
+    settings: Settings,
+    claims: AccessClaims | None,
+    refresh_token: str | None,
+    ip: str | None,
+) -> out.Message:
+    """End this device's session only: the one the bearer token or the cookie belongs to
+    (the seed cleared the user's single refresh token). Always 200, as in the seed."""
+    if claims is not None:
+        async with databases.session(claims.market) as db:
+            try:
+                caller = await sessions.authenticate(db, claims)
+            except Unauthorized:
+                caller = None
+            if caller is not None:
+                await auth.logout(db, caller=caller, scope="current", ip=ip)
+    market = refresh_token_market(refresh_token) if refresh_token else None
+    if refresh_token is not None and market in settings.market_codes:
+        async with databases.session(market) as db:
+            await sessions.end_session_by_refresh_token(db, refresh_token=refresh_token, ip=ip)
+    return out.Message(message="Logged out successfully")
+
+
+FORGOT = "If an account exists with this email, a password reset link has been sent"
+
+
+async def forgot_password(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    market: str,
+    email: str,
+    ip: str | None,
+    defer: Defer,
+) -> out.Message:
+    await password_service.forgot_password(
+        db, settings=settings, limiter=limiter, market=market, email=email, ip=ip, defer=defer
+    )
+    return out.Message(message=FORGOT)
+
+
+async def reset_password(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    market: str,
+    token: str,
+    new_password: str,
+    confirm_password: str | None,
+    ip: str | None,
+) -> out.MessageWithData:
+    """Complete a reset with the emailed token: every session ends, as on /api/v1."""
+    if confirm_password is not None and confirm_password != new_password:
+        raise PasswordsDiffer("New password and confirm password do not match.")
+    await password_service.reset_password(
+        db,
+        settings=settings,
+        limiter=limiter,
+        market=market,
+        token=token,
+        new_password=new_password,
+        ip=ip,
+    )
+    return out.MessageWithData(
+        message="Password reset successfully",
+        data=out.Note(message="Password has been reset. Please login with your new password."),
+    )
+
+
+class ResetFieldsMissing(Invalid):
+    """/reset-password needs `{token, newPassword}`, or `{email}` to send a reset link."""
+
+    code = "jobpsych.reset_fields_missing"
+
+
+async def reset_or_send_link(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    market: str,
+    body: out.ResetPasswordIn,
+    ip: str | None,
+    defer: Defer,
+) -> out.Message:
+    """The seed set a new password for anyone who named an email. Now the emailed token is
+    the proof: with it the password is reset; with only an email, a reset link is sent."""
+    if body.token is not None and body.newPassword is not None:
+        return await reset_password(
+            db,
+            settings=settings,
+            limiter=limiter,
+            market=market,
+            token=body.token,
+            new_password=body.newPassword,
+            confirm_password=body.confirmPassword,
+            ip=ip,
+        )
+    if body.token is None and body.email is not None:
+        sent = await forgot_password(
+            db,
+            settings=settings,
+            limiter=limiter,
+            market=market,
+            email=body.email,
+            ip=ip,
+            defer=defer,
+        )
+        return out.MessageWithData(
+            message=sent.message,
+            data=out.Note(message="Open the link in the email to choose the new password."),
+        )
+    raise ResetFieldsMissing("Send `token` and `newPassword`, or `email` for a reset link.")
+
+
+async def change_password(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    caller: sessions.Principal,
+    body: out.ChangePasswordIn,
+    ip: str | None,
+) -> out.MessageWithData:
+    if body.confirmPassword != body.newPassword:
+        raise PasswordsDiffer("New password and confirm password do not match.")
+    await password_service.change_password(
+        db,
+        settings=settings,
+        limiter=limiter,
+        caller=caller,
+        current_password=body.currentPassword,
+        new_password=body.newPassword,
+        ip=ip,
+    )
+    return out.MessageWithData(
+        message="Password changed successfully",
+        data=out.Note(
+            message="Password has been changed. You have been logged out from other devices."
+        ),
+    )
+
+
+async def profile(db: AsyncSession, *, settings: Settings, user_id: int) -> out.ProfileOut:
+    user = await users.get_user(db, user_id)
+    counter = await uploads(db, settings, user_id)
+    data = out.Profile(**seed_user(user, counter.used).model_dump(), createdAt=user.created_at)
+    return out.ProfileOut(message="Profile retrieved successfully", data=data, user=data)
+
+
+def limit_reached(err: usage.QuotaExceeded) -> UploadLimitReached:
+    """The seed's 429 body: its counts next to keyturn's counter."""
+    counter = err.extra["counter"]
+    return UploadLimitReached(
+        err.detail,
+        retry_after=int(err.headers["Retry-After"]),
+        filesUploaded=counter["used"],
+        limit=counter["limit"],
+        remaining=counter["remaining"],
+        counter=counter,
+    )

@@ -1,0 +1,67 @@
+"""`/verify-token` and `/jwt-info` for the seed's services, on keyturn's introspection.
+
+`verify-token` now also says no for a token whose session has ended (the seed only checked
+the signature, so a logged-out token verified). `jwt-info` gives key fingerprints: the seed
+printed the secret's length and its first and last ten characters, a third of the key.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import jwt
+
+from keyturn.compat.jobpsych import schemas as out
+from keyturn.compat.jobpsych.errors import TokenInvalid
+from keyturn.config import Settings
+from keyturn.db import Databases, utcnow
+from keyturn.sessions import introspect
+from keyturn.sessions.keys import Keyring
+
+
+def duration(span: timedelta) -> str:
+    """`15m`, `14d`: the seed's way of writing a lifetime."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+async def verify_token(
+    databases: Databases, settings: Settings, keyring: Keyring, *, token: str
+) -> out.VerifiedOut:
+    found = await introspect.introspect(databases, settings, keyring, token=token)
+    if not found.active:
+        raise TokenInvalid("Invalid or expired token")
+    # Verified above (signature, claims, live session): this only reads what it says.
+    decoded: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return out.VerifiedOut(
+        message="Token is valid",
+        decoded=decoded,
+        tokenInfo=out.TokenInfo(
+            algorithm=keyring.algorithm, expiresIn=duration(settings.tokens.access_ttl)
+        ),
+    )
+
+
+def jwt_info(settings: Settings, keyring: Keyring) -> out.JwtInfoOut:
+    info = introspect.jwt_info(settings, keyring)
+    return out.JwtInfoOut(
+        message="JWT configuration information",
+        jwtInfo=out.JwtInfo(
+            algorithm=keyring.algorithm,
+            accessTokenExpiry=duration(settings.tokens.access_ttl),
+            refreshTokenExpiry=duration(settings.tokens.refresh_idle_ttl),
+            issuer=info.issuer,
+            audience=info.audience,
+            activeKid=info.active_kid,
+            fingerprints=[k.fingerprint for k in info.keys],
+            jwksUri=info.jwks_uri,
+            environment=settings.env,
+            timestamp=utcnow(),
+        ),
+        note="No part of the key is shown. With HS256, compare the fingerprint with your "
+        'service\'s copy of the secret: printf %s "$JWT_SECRET" | sha256sum',
+    )
