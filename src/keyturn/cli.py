@@ -255,8 +255,8 @@ def import_users(
     ],
     market: Annotated[str, typer.Option("--market", help="The market the users belong to")],
 ) -> None:
-    """Import users (email, name, company, bcrypt hash, files uploaded): all rows or none;
-    re-running is harmless (matched by email, only empty fields are filled)."""
+    """Import users (email and/or phone, name, company, bcrypt hash, files uploaded): all rows
+    or none; re-running is harmless (matched by email or phone, only empty fields filled)."""
     import asyncio
 
     from rich.console import Console
@@ -267,7 +267,7 @@ def import_users(
 
     settings = _settings()
     (code,) = _markets(settings, market)
-    rows, errors = importer.read_rows(file)
+    rows, errors = importer.read_rows(file, settings.market(code))
     try:
         if not errors:
             with Progress(console=Console(stderr=True)) as progress:

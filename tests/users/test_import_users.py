@@ -7,6 +7,7 @@ from typing import Any
 
 import bcrypt
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -130,7 +131,7 @@ async def test_json_errors_name_the_line_the_object_starts_on(
     result = await run_cli(settings, "import-users", str(path), "--market", "us")
     assert result.exit_code == 1
     start = path.read_text().splitlines().index("  {", 10) + 1
-    assert f"line {start}: `email` is missing" in result.output, result.output
+    assert f"line {start}: `email` or `phone` is missing" in result.output, result.output
 
 
 async def test_files_uploaded_over_the_plan_limit_imports_nothing(
@@ -141,6 +142,67 @@ async def test_files_uploaded_over_the_plan_limit_imports_nothing(
     result = await run_cli(settings, "import-users", str(path), "--market", "us")
     assert result.exit_code == 1
     assert "files_uploaded 11" in result.output and "nothing was imported" in result.output
+    assert await _users(app) == {}
+
+
+async def test_phone_only_rows_import_and_sign_in_by_code(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """The shop app's users have a phone and no email."""
+    rows = [
+        {"phone": "+13128059851", "full_name": "Seed User", "is_verified": True},
+        {"phone_number": "(312) 805-9852", "name": "Local Format"},
+        {"email": "both@example.com", "phone": "+13128059853"},
+    ]
+    path = export_json(tmp_path / "phones.json", rows)
+    result = await run_cli(settings, "import-users", str(path), "--market", "us")
+    assert result.exit_code == 0, result.output
+    assert "us: 3 created" in result.output
+    signed = await sign_in(client, "+13128059851", market="us")
+    assert signed["is_new_user"] is False
+    assert signed["user"]["full_name"] == "Seed User"
+    local = await sign_in(client, "+13128059852", market="us")
+    assert local["is_new_user"] is False and local["user"]["full_name"] == "Local Format"
+    again = await run_cli(settings, "import-users", str(path), "--market", "us")
+    assert "us: 0 created, 0 updated, 3 unchanged" in again.output, again.output
+
+
+async def test_a_row_whose_email_and_phone_are_two_users_imports_nothing(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    phone_user = await sign_in(client, "+13128059860", market="us")
+    await run_cli(
+        settings,
+        "import-users",
+        str(export_json(tmp_path / "a.json", [{"email": "x@example.com"}])),
+        "--market",
+        "us",
+    )
+    rows = [{"email": "new@example.com"}, {"email": "x@example.com", "phone": "+13128059860"}]
+    result = await run_cli(
+        settings, "import-users", str(export_json(tmp_path / "b.json", rows)), "--market", "us"
+    )
+    assert result.exit_code == 1
+    assert "two different users" in result.output and "nothing was imported" in result.output
+    emails = set(await _users(app))
+    assert emails == {"x@example.com"}
+    assert phone_user["user"]["email"] is None
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"phone": "12"}, "phone '12'"),
+        ({"phone": "+13128059851", "id": "abc"}, "`id` must be a whole number"),
+        ({"email": "a@example.com", "is_verified": "maybe"}, "is_verified"),
+    ],
+)
+async def test_bad_phone_rows_name_their_line(
+    app: FastAPI, settings: Settings, tmp_path: Path, row: dict, message: str
+) -> None:
+    path = export_json(tmp_path / "bad.json", [row])
+    result = await run_cli(settings, "import-users", str(path), "--market", "us")
+    assert result.exit_code == 1 and "line 2" in result.output and message in result.output
     assert await _users(app) == {}
 
 
