@@ -188,3 +188,17 @@ async def open_shop(app: Any, client: httpx.AsyncClient, market: str = "us") -> 
         "old": old["id"],
         "inactive_sku": old["skus"][0]["id"],
     }
+
+
+async def run_cli(settings: Any, *args: str, stdin: str | None = None) -> Any:
+    """The `keyturn` command as an operator runs it, on these settings' databases."""
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from keyturn.cli import cli
+
+    env = {"KEYTURN_DATA_DIR": str(settings.data_dir), "KEYTURN_DATABASE_URL": ""}
+    if settings.database_url:
+        env["KEYTURN_DATABASE_URL"] = settings.database_url
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env, input=stdin)

@@ -298,6 +298,15 @@ def import_users(
     )
 
 
+def _import_seed_command() -> None:
+    from keyturn.seedimport.cli import import_seed
+
+    cli.command("import-seed")(import_seed)
+
+
+_import_seed_command()
+
+
 @cli.command("create-admin")
 def create_admin(
     email: Annotated[str | None, typer.Option("--email", help="Sign-in email")] = None,

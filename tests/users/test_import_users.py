@@ -1,6 +1,5 @@
 """`keyturn import-users` and `keyturn create-admin`, through the real command."""
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -10,22 +9,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from keyturn.cli import cli
 from keyturn.config import Settings
 from keyturn.users.models import User
-from tests.factories import STRONG_PASSWORD, auth, login, sign_in
+from tests.factories import STRONG_PASSWORD, auth, login, run_cli, sign_in
 
 HASH_ADA = bcrypt.hashpw(b"ada's old pass", bcrypt.gensalt(rounds=10)).decode()
 HASH_BOB = bcrypt.hashpw(b"bob's old pass", bcrypt.gensalt(rounds=10)).decode()
-
-
-async def run_cli(settings: Settings, *args: str, stdin: str | None = None) -> Any:
-    env = {"KEYTURN_DATA_DIR": str(settings.data_dir), "KEYTURN_DATABASE_URL": ""}
-    if settings.database_url:
-        env["KEYTURN_DATABASE_URL"] = settings.database_url
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env, input=stdin)
 
 
 def export_json(path: Path, rows: list[dict[str, Any]]) -> Path:

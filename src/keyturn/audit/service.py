@@ -22,6 +22,7 @@ EVENTS = {
     "account.enabled",
     "account.linked",
     "account.promoted",
+    "seed.imported",
 }
 
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
 from keyturn.auth import cookies as keyturn_cookies
-from keyturn.compat.jobpsych import cookies, service
+from keyturn.compat.jobpsych import cookies, passwords, service
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych.deps import JobPsychDb, JobPsychDevice, JobPsychMarket
 from keyturn.compat.jobpsych.errors import JobPsychRoute
@@ -149,7 +149,7 @@ async def forgot_password(
     background: BackgroundTasks,
     body: out.EmailIn,
 ) -> out.Message:
-    return await service.forgot_password(
+    return await passwords.forgot_password(
         db,
         settings=settings,
         limiter=limiter,
@@ -174,7 +174,7 @@ async def reset_password(
     background: BackgroundTasks,
     body: out.ResetPasswordIn,
 ) -> out.Message:
-    return await service.reset_or_send_link(
+    return await passwords.reset_or_send_link(
         db,
         settings=settings,
         limiter=limiter,
@@ -198,7 +198,7 @@ async def reset_password_with_token(
     ip: ClientIp,
     body: out.ResetWithTokenIn,
 ) -> out.MessageWithData:
-    return await service.reset_password(
+    return await passwords.reset_password(
         db,
         settings=settings,
         limiter=limiter,
@@ -223,7 +223,7 @@ async def change_password(
     ip: ClientIp,
     body: out.ChangePasswordIn,
 ) -> out.MessageWithData:
-    return await service.change_password(
+    return await passwords.change_password(
         db, settings=settings, limiter=limiter, caller=caller, body=body, ip=ip
     )
 
