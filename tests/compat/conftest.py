@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from keyturn.app import create_app
 from keyturn.config import Settings
+from tests.harness import commits
 
 SECRET = "343164a0c3169c9defa93088fddfc759dbda6f11cd0322c67a7c086665cbe75a"
 SERVICE_IP = "198.51.100.20"
@@ -30,7 +31,7 @@ async def jobpsych_app(make_settings: Callable[..., Settings]) -> AsyncIterator[
 
 def jobpsych_client(app: FastAPI, ip: str = STRANGER_IP, origin: str = ORIGIN) -> httpx.AsyncClient:
     """Over https (the cookie is `Secure`) from `ip`, as the browser or a service would."""
-    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+    transport = httpx.ASGITransport(app=commits.CountCommits(app), client=(ip, 50000))
     return httpx.AsyncClient(transport=transport, base_url=ORIGIN, headers={"Origin": origin})
 
 

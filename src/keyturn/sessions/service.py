@@ -225,28 +225,41 @@ async def end_session(db: AsyncSession, *, user_id: int, session_id: str) -> Non
     await db.commit()
 
 
-async def end_session_by_refresh_token(
-    db: AsyncSession, *, refresh_token: str, ip: str | None
-) -> bool:
-    """Sign out the device a refresh token belongs to, for clients whose logout sends only
-    their refresh cookie (the JobPsych API). False when the token names no live session."""
-    session_id = await db.scalar(
-        select(RefreshToken.session_id).where(
-            RefreshToken.token_hash == hash_refresh_token(refresh_token)
+async def end_device(
+    db: AsyncSession, *, claims: AccessClaims | None, refresh_token: str | None, ip: str | None
+) -> int:
+    """Sign out the device that sent these credentials, for clients whose logout may carry
+    only a refresh cookie (the JobPsych API): the bearer token's session and the refresh
+    token's, if live (usually one and the same). Commits; returns how many ended."""
+    owners: dict[str, int] = {}
+    if claims is not None:
+        try:
+            caller = await authenticate(db, claims)
+            owners[caller.session_id] = caller.user_id
+        except Unauthorized:
+            pass
+    if refresh_token is not None:
+        found = (
+            await db.execute(
+                select(Session.id, Session.user_id)
+                .join(RefreshToken, RefreshToken.session_id == Session.id)
+                .where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+            )
+        ).one_or_none()
+        if found is not None:
+            owners[found.id] = found.user_id
+    ended = 0
+    for session_id, user_id in owners.items():
+        result = await db.execute(
+            update(Session)
+            .where(Session.id == session_id, Session.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoke_reason="logout")
         )
-    )
-    if session_id is None:
-        return False
-    user_id = await db.scalar(
-        update(Session)
-        .where(Session.id == session_id, Session.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoke_reason="logout")
-        .returning(Session.user_id)
-    )
-    if user_id is not None:
-        audit.record(db, "logout", user_id=user_id, session_id=session_id, ip=ip, scope="current")
+        if result.rowcount:  # type: ignore[attr-defined]
+            audit.record(db, "logout", user_id=user_id, session_id=session_id, ip=ip)
+            ended += 1
     await db.commit()
-    return user_id is not None
+    return ended
 
 
 async def revoke_session(db: AsyncSession, *, user_id: int, session_id: str, reason: str) -> None:

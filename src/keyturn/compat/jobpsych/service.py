@@ -13,7 +13,6 @@ from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych.errors import UploadLimitReached
 from keyturn.config import Settings
 from keyturn.db import Databases
-from keyturn.errors import Unauthorized
 from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
@@ -150,19 +149,11 @@ async def logout(
     ip: str | None,
 ) -> out.Message:
     """End this device's session only: the one the bearer token or the cookie belongs to
-    (the seed cleared the user's single refresh token). Always 200, as in the seed."""
-    if claims is not None:
-        async with databases.session(claims.market) as db:
-            try:
-                caller = await sessions.authenticate(db, claims)
-            except Unauthorized:
-                caller = None
-            if caller is not None:
-                await auth.logout(db, caller=caller, scope="current", ip=ip)
-    market = refresh_token_market(refresh_token) if refresh_token else None
-    if refresh_token is not None and market in settings.market_codes:
+    (the seed cleared the user's one refresh token, whichever device had it). Always 200."""
+    market = claims.market if claims else refresh_token_market(refresh_token or "")
+    if market in settings.market_codes:
         async with databases.session(market) as db:
-            await sessions.end_session_by_refresh_token(db, refresh_token=refresh_token, ip=ip)
+            await sessions.end_device(db, claims=claims, refresh_token=refresh_token, ip=ip)
     return out.Message(message="Logged out successfully")
 
 
