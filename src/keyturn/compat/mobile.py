@@ -26,6 +26,7 @@ from keyturn.users.schemas import SEED_USER_FIELDS
 PHONE_SIGN_IN = {f"{API_PREFIX}/auth/send-verification", f"{API_PREFIX}/auth/verify-code"}
 PEEK_LIMIT = 16 * 1024  # sign-in bodies are tiny; a larger one is left to the route
 FORM = b"application/x-www-form-urlencoded"
+_WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
 class MobileV0Middleware:
@@ -37,6 +38,15 @@ class MobileV0Middleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] in _WITH_BODY:  # reads (the hot path) only get the user fields
+            scope, receive = await self._adapt(scope, receive)
+        token = SEED_USER_FIELDS.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            SEED_USER_FIELDS.reset(token)
+
+    async def _adapt(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if scope["path"].startswith(API_PREFIX) and content_type == FORM:
@@ -47,11 +57,7 @@ class MobileV0Middleware:
             and b"authorization" not in headers
         ):
             scope, receive = await self._route_by_phone(scope, receive)
-        token = SEED_USER_FIELDS.set(True)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            SEED_USER_FIELDS.reset(token)
+        return scope, receive
 
     async def _route_by_phone(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
         body, messages = await _peek(receive)
