@@ -20,7 +20,7 @@ from keyturn.middleware import RequestContextMiddleware
 from keyturn.notify.providers import make_sms_provider
 from keyturn.problems import install_error_handlers
 from keyturn.ratelimit import RateLimiter
-from keyturn.routes import STREAMED_BODIES, api_routers, compat_routers, root_routers
+from keyturn.routes import api_routers, compat_routers, root_routers, streamed_bodies
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 
 DESCRIPTION = """
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         max_body_size=settings.max_body_size,
-        streamed_bodies=STREAMED_BODIES,
+        streamed_bodies=streamed_bodies(settings),
     )
     app.state.tracer_provider = _tracing(app, settings)
     return app

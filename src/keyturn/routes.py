@@ -7,6 +7,12 @@ from keyturn.config import API_PREFIX, Settings
 # Routes whose handler streams the request body and bounds it itself; every other body is
 # capped at `max_body_size` by the middleware (docs/security.md).
 STREAMED_BODIES = frozenset({("POST", f"{API_PREFIX}/files")})
+# The JobPsych API's uploads (KEYTURN_COMPAT=jobpsych) stream the same way.
+JOBPSYCH_UPLOADS = frozenset({("POST", "/api/files/upload"), ("POST", "/api/files/count")})
+
+
+def streamed_bodies(settings: Settings) -> frozenset[tuple[str, str]]:
+    return STREAMED_BODIES | (JOBPSYCH_UPLOADS if settings.compat_on("jobpsych") else frozenset())
 
 
 def root_routers() -> list[APIRouter]:

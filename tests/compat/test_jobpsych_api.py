@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from keyturn.app import create_app
 from tests.compat.conftest import SECRET, jobpsych_client
-from tests.factories import auth
+from tests.factories import PDF_BYTES, auth
 
 PASSWORD = "securePassword123!"
 
@@ -332,3 +332,20 @@ async def test_with_compat_off_the_seed_paths_do_not_exist(make_settings) -> Non
 async def test_with_compat_on_the_seed_paths_are_documented(web: httpx.AsyncClient) -> None:
     paths = (await web.get("/openapi.json")).json()["paths"]
     assert {"/api/auth/register", "/api/auth/increment-upload", "/api/files/upload"} <= set(paths)
+
+
+async def test_a_file_larger_than_the_body_cap_uploads_through_the_seed_path(
+    web: httpx.AsyncClient,
+) -> None:
+    """Uploads stream like /api/v1/files; other bodies stay capped."""
+    token = (await register(web))["accessToken"]
+    big = PDF_BYTES + b"%" + b"x" * 200_000 + b"\n%%EOF\n"
+    uploaded = await web.post(
+        "/api/files/upload", files={"file": ("cv.pdf", big, "application/pdf")}, headers=auth(token)
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["data"]["size"] == len(big)
+    huge_json = await web.post(
+        "/api/auth/login", json={"email": "john@example.com", "password": "x" * 200_000}
+    )
+    assert huge_json.status_code == 413

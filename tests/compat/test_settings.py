@@ -8,6 +8,7 @@ PRODUCTION = {
     "env": "production",
     "secret_key": "x" * 40,
     "allow_console_sms": True,
+    "allow_console_email": True,
     "allow_generated_keys": True,
     "allow_sqlite": True,
 }
@@ -19,24 +20,11 @@ def test_compat_is_on_in_development_and_off_in_production_unless_listed(
     monkeypatch.delenv("KEYTURN_COMPAT", raising=False)
     development = load_settings(env="development", _env_file=None)
     assert development.compat_on("jobpsych") and development.compat_on("mobile-v0")
-    production = load_settings(
-        env="production",
-        _env_file=None,
-        secret_key="x" * 40,
-        allow_console_sms=True,
-        allow_generated_keys=True,
-        allow_sqlite=True,
-    )
+    production = load_settings(_env_file=None, **PRODUCTION)
     assert not production.compat_on("jobpsych") and not production.compat_on("mobile-v0")
     monkeypatch.setenv("KEYTURN_COMPAT", "mobile-v0")
-    assert load_settings(
-        env="production",
-        _env_file=None,
-        secret_key="x" * 40,
-        allow_console_sms=True,
-        allow_generated_keys=True,
-        allow_sqlite=True,
-    ).compat_on("mobile-v0")
+    listed = load_settings(_env_file=None, **PRODUCTION)
+    assert listed.compat_on("mobile-v0") and not listed.compat_on("jobpsych")
     monkeypatch.setenv("KEYTURN_COMPAT", "")
     assert not load_settings(env="development", _env_file=None).compat_on("jobpsych")
 

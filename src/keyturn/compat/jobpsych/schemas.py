@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from keyturn.auth.schemas import AnyPassword, EmailField, NewPassword
+from keyturn.fields import Text
 
 Company = Field(
     default=None,
@@ -28,10 +29,10 @@ class RegisterIn(BaseModel):
         }
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     email: EmailField
     password: NewPassword
-    company_name: str | None = Company
+    company_name: Text | None = Company
 
 
 class LoginIn(BaseModel):
@@ -62,13 +63,13 @@ class ResetPasswordIn(BaseModel):
     )
 
     email: EmailField | None = None
-    token: str | None = Field(default=None, min_length=20, max_length=200)
+    token: Text | None = Field(default=None, min_length=20, max_length=200)
     newPassword: NewPassword | None = None
     confirmPassword: NewPassword | None = None
 
 
 class ResetWithTokenIn(BaseModel):
-    token: str = Field(min_length=20, max_length=200)
+    token: Text = Field(min_length=20, max_length=200)
     newPassword: NewPassword
     confirmPassword: NewPassword | None = None
 
@@ -92,7 +93,7 @@ class ChangePasswordIn(BaseModel):
 
 
 class TokenIn(BaseModel):
-    token: str = Field(min_length=1, max_length=4096)
+    token: Text = Field(min_length=1, max_length=4096)
 
 
 class Message(BaseModel):

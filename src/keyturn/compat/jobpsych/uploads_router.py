@@ -1,5 +1,7 @@
 """Seed 004's upload-quota calls (`/api/auth/...`) and files (`/api/files/*`)."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path, Request
 
 from keyturn.compat.jobpsych import schemas as out
@@ -7,6 +9,7 @@ from keyturn.compat.jobpsych import uploads
 from keyturn.compat.jobpsych.deps import JobPsychDb, JobPsychMarket
 from keyturn.compat.jobpsych.errors import JobPsychRoute
 from keyturn.deps import Caller, ClientIp, Db, OptionalClaims, SettingsDep
+from keyturn.fields import Text
 from keyturn.files.router import UPLOAD_BODY
 from keyturn.files.storage import StorageDep
 
@@ -34,7 +37,7 @@ async def user_uploads(
     market: JobPsychMarket,
     claims: OptionalClaims,
     ip: ClientIp,
-    email: str = Path(max_length=320),
+    email: Annotated[Text, Path(max_length=320)],
 ) -> out.UploadCount:
     return await uploads.upload_count(
         db, settings=settings, market=market, email=email, claims=claims, ip=ip
