@@ -298,13 +298,39 @@ def import_users(
     )
 
 
-def _import_seed_command() -> None:
-    from keyturn.seedimport.cli import import_seed
+@cli.command("import-seed")
+def import_seed(
+    shops: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from",
+            help="The shop backend (seeds 000-003): [MARKET=]postgresql://... or an export "
+            "directory (<table>.json/.jsonl/.csv); once per market",
+        ),
+    ] = None,
+    jobpsych: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--jobpsych",
+            help="The JobPsych API's users (seed 004): [MARKET=] its postgresql:// database, "
+            "an export directory, or a users .json/.csv file",
+        ),
+    ] = None,
+    market: Annotated[
+        str | None, typer.Option("--market", help="The market of sources given without MARKET=")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and show the counts; write nothing")
+    ] = False,
+) -> None:
+    """Move a seed system in, ids kept: users, catalog, carts, wishlists, orders, upload
+    counts. All or nothing per market; running it again changes nothing."""
+    from keyturn.seedimport import cli as seed_cli
 
-    cli.command("import-seed")(import_seed)
-
-
-_import_seed_command()
+    settings = _settings()
+    plan = seed_cli.plan(settings, market, shops or [], jobpsych or [])
+    if not seed_cli.run(settings, plan, dry_run=dry_run):
+        raise typer.Exit(1)
 
 
 @cli.command("create-admin")

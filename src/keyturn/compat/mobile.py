@@ -19,8 +19,7 @@ import phonenumbers
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from keyturn.config import Settings
-from keyturn.routes import API_PREFIX
+from keyturn.config import API_PREFIX, Settings
 from keyturn.users.schemas import SEED_USER_FIELDS
 
 PHONE_SIGN_IN = {f"{API_PREFIX}/auth/send-verification", f"{API_PREFIX}/auth/verify-code"}

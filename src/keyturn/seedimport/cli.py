@@ -1,10 +1,9 @@
-"""`keyturn import-seed`: the command line around seedimport.service."""
+"""`keyturn import-seed` (declared in keyturn.cli): its plan, progress bar and summary."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,7 +17,7 @@ from keyturn.seedimport.sources import SourceError
 _MARKET_PREFIX = re.compile(r"^([a-z]{2,8})=(.+)$")
 
 
-def _plan(
+def plan(
     settings: Settings, market: str | None, shops: list[str], jobpsych: list[str]
 ) -> dict[str, dict[str, str]]:
     """market -> {"shop": source, "jobpsych": source}, from `[MARKET=]SOURCE` arguments."""
@@ -53,37 +52,10 @@ def _report(summary: service.Summary) -> None:
         typer.echo(f"  not in the source: {', '.join(summary.absent)}")
 
 
-def import_seed(
-    shops: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--from",
-            help="The shop backend (seeds 000-003): [MARKET=]postgresql://... or an export "
-            "directory (<table>.json/.jsonl/.csv); once per market",
-        ),
-    ] = None,
-    jobpsych: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--jobpsych",
-            help="The JobPsych API's users (seed 004): [MARKET=] its postgresql:// database, "
-            "an export directory, or a users .json/.csv file",
-        ),
-    ] = None,
-    market: Annotated[
-        str | None, typer.Option("--market", help="The market of sources given without MARKET=")
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check every row and show the counts; write nothing")
-    ] = False,
-) -> None:
-    """Move a seed system in, ids kept: users, catalog, carts, wishlists, orders, upload
-    counts. All or nothing per market; running it again changes nothing."""
-    from keyturn.cli import _settings
-
-    settings = _settings()
-    plan = _plan(settings, market, shops or [], jobpsych or [])
-    failed = False
+def run(settings: Settings, plan: dict[str, dict[str, str]], *, dry_run: bool) -> bool:
+    """Import each market of the plan with a progress bar and a summary; False if any was
+    refused (its problems printed, nothing of it written)."""
+    ok = True
     for code, sources in plan.items():
         try:
             with Progress(console=Console(stderr=True)) as bar:
@@ -109,13 +81,12 @@ def import_seed(
             for problem in refused.problems:
                 typer.secho(f"{code}: {problem}", fg="red", err=True)
             typer.secho(f"{code}: nothing was imported", fg="red", err=True)
-            failed = True
+            ok = False
             continue
         except (SourceError, SQLAlchemyError) as exc:
             reason = exc if isinstance(exc, SourceError) else type(exc).__name__
             typer.secho(f"{code}: {reason}; nothing was imported", fg="red", err=True)
-            failed = True
+            ok = False
             continue
         _report(summary)
-    if failed:
-        raise typer.Exit(1)
+    return ok

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.auth import password_service
+from keyturn.auth.password import reset
+from keyturn.auth.password import service as password
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.config import Settings
 from keyturn.errors import Invalid
@@ -32,7 +33,7 @@ async def forgot_password(
     ip: str | None,
     defer: Defer,
 ) -> out.Message:
-    await password_service.forgot_password(
+    await reset.forgot_password(
         db, settings=settings, limiter=limiter, market=market, email=email, ip=ip, defer=defer
     )
     return out.Message(message=FORGOT)
@@ -52,7 +53,7 @@ async def reset_password(
     """Complete a reset with the emailed token: every session ends, as on /api/v1."""
     if confirm_password is not None and confirm_password != new_password:
         raise PasswordsDiffer("New password and confirm password do not match.")
-    await password_service.reset_password(
+    await reset.reset_password(
         db,
         settings=settings,
         limiter=limiter,
@@ -124,7 +125,7 @@ async def change_password(
 ) -> out.MessageWithData:
     if body.confirmPassword != body.newPassword:
         raise PasswordsDiffer("New password and confirm password do not match.")
-    await password_service.change_password(
+    await password.change_password(
         db,
         settings=settings,
         limiter=limiter,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.auth import password_service
 from keyturn.auth import service as auth
+from keyturn.auth.password import service as password
 from keyturn.auth.schemas import TokenResponse
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych.errors import UploadLimitReached
@@ -73,7 +73,7 @@ async def register(
     body: out.RegisterIn,
     device: sessions.Device,
 ) -> SignedIn:
-    tokens = await password_service.register(
+    tokens = await password.register(
         db,
         settings=settings,
         keyring=keyring,
@@ -99,7 +99,7 @@ async def login(
     body: out.LoginIn,
     device: sessions.Device,
 ) -> SignedIn:
-    tokens = await password_service.login(
+    tokens = await password.login(
         db,
         settings=settings,
         keyring=keyring,

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.auth.password_service import InvalidEmail, normalize_email
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych.errors import NotAService, UserNotFound
 from keyturn.compat.jobpsych.service import UPLOADS, limit_reached, uploads
 from keyturn.config import Settings
+from keyturn.contacts import InvalidEmail, normalize_email
 from keyturn.errors import Unauthorized
 from keyturn.files import service as files
 from keyturn.files.storage import Storage
