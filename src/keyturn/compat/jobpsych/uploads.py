@@ -131,6 +131,7 @@ async def upload_file(
     settings: Settings,
     storage: Storage,
     user_id: int,
+    role: str,
     stream: AsyncIterator[bytes],
     content_type: str | None,
     content_length: str | None,
@@ -140,6 +141,7 @@ async def upload_file(
         stored = await files.upload_file(
             db,
             user_id=user_id,
+            role=role,
             settings=settings,
             storage=storage,
             stream=stream,

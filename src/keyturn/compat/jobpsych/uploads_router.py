@@ -80,6 +80,7 @@ async def _upload(
         settings=settings,
         storage=storage,
         user_id=caller.user_id,
+        role=caller.role,
         stream=request.stream(),
         content_type=request.headers.get("content-type"),
         content_length=request.headers.get("content-length"),
