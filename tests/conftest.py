@@ -130,10 +130,13 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     await application.state.databases.dispose()
 
 
-def http_client(application: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
-    """The app in-process; every request it sends is held to one commit (`_one_commit`)."""
+def http_client(
+    application: FastAPI, *, ip: str = "203.0.113.7", **kwargs: Any
+) -> httpx.AsyncClient:
+    """The app in-process, seen from client address `ip`; every request it sends is held to
+    one commit (`_one_commit`)."""
     counted = commits.CountCommits(application)
-    transport = httpx.ASGITransport(app=counted, client=("203.0.113.7", 50000))
+    transport = httpx.ASGITransport(app=counted, client=(ip, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver", **kwargs)
 
 

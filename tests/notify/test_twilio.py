@@ -450,3 +450,31 @@ def test_base_url_replaces_scheme_and_host_and_keeps_the_path() -> None:
     assert twilio.TwilioHttpClient().target("https://api.twilio.com/x") == (
         "https://api.twilio.com/x"
     )
+
+
+async def test_a_twilio_that_never_answers_does_not_take_the_market_down(
+    twilio_app: OpenApp, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """32 sends wait on a provider that hangs; meanwhile the market's other requests (and a
+    pool of 30 connections on PostgreSQL, one connection on SQLite) must stay free."""
+    monkeypatch.setattr(twilio, "TIMEOUT_SECONDS", 120)  # the fake is released well before
+    fake_twilio.fail_with("hang")
+    phones = [new_phone() for _ in range(32)]
+    async with twilio_app("twilio-messaging") as (app, client):
+        sends = [asyncio.create_task(send(client, phone)) for phone in phones]
+        try:
+            for _ in range(100):  # until every send waits on Twilio (bounded: 10 s)
+                if len(fake_twilio.requests) == len(phones):
+                    break
+                await asyncio.sleep(0.1)
+            catalog = await asyncio.wait_for(client.get("/api/v1/products", headers=US), timeout=20)
+            ready = await asyncio.wait_for(client.get("/ready"), timeout=20)
+            assert catalog.status_code == 200, catalog.text
+            assert ready.status_code == 200, ready.text
+            assert not any(task.done() for task in sends)  # they were all still waiting
+            assert len(fake_twilio.requests) == len(phones)
+        finally:
+            fake_twilio.release.set()
+            answers = await asyncio.gather(*sends)
+        assert [r.status_code for r in answers] == [200] * len(phones)
+        assert len(await challenges(app)) == len(phones)

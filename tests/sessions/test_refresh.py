@@ -8,6 +8,7 @@ from sqlalchemy import select
 from keyturn.audit.models import AuditEvent
 from keyturn.sessions.models import Session
 from tests.factories import auth, sign_in
+from tests.system.test_errors import assert_problem
 
 US = {"X-Market": "us"}
 
@@ -90,6 +91,27 @@ async def test_garbage_and_unknown_refresh_tokens_are_401(client) -> None:
         r = await refresh(client, token)
         assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
     assert (await client.post("/api/v1/auth/refresh", json={}, headers=US)).status_code == 401
+
+
+async def test_any_string_that_is_not_a_live_refresh_token_is_the_same_401(client) -> None:
+    """A mobile client treats 401 as "sign in again": a short, long, empty or strange string
+    must get exactly the answer an unknown token gets, never a 422."""
+    signed = await sign_in(client)
+    reference = await refresh(client, "us." + "x" * 43)
+    assert_problem(reference, 401, "auth.unauthorized")
+    for token in ["", "x", "garbage", "us.", "kg.short", "x" * 201, "us." + "y" * 5000, "é" * 300]:
+        r = await refresh(client, token)
+        assert r.status_code == 401, (token[:20], r.text)
+        assert r.json() == reference.json()
+        assert r.headers["www-authenticate"] == reference.headers["www-authenticate"]
+    # Nothing was spent: the real token still works.
+    assert (await refresh(client, signed["refresh_token"])).status_code == 200
+
+
+async def test_a_refresh_token_of_the_wrong_json_type_is_a_422(client) -> None:
+    for value in [12345678901234567890, ["us.abc"], {"token": "x"}, True]:
+        r = await client.post("/api/v1/auth/refresh", json={"refresh_token": value}, headers=US)
+        assert_problem(r, 422, "request.invalid")
 
 
 async def test_refresh_after_logout_is_refused(client) -> None:
