@@ -139,7 +139,7 @@ async def test_an_email_a_stranger_claims_never_reaches_the_mailbox_owners_accou
     assert (await profile(client, again["access_token"])).json()["email"] is None
 
 
-async def test_a_stranger_who_registered_your_email_and_added_a_phone_keeps_nothing_after_your_reset(
+async def test_stranger_who_registered_your_email_and_added_a_phone_keeps_nothing_after_your_reset(
     client: httpx.AsyncClient,
 ) -> None:
     """The variant of item 2: the attacker registers the victim's address with a password of
