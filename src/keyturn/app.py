@@ -63,11 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.databases = Databases(settings)
-    app.state.limiter = RateLimiter(settings.redis_url)
+    secret = ensure_secret_key(settings)
+    app.state.limiter = RateLimiter(settings.redis_url, key_secret=secret)
     ensure_dev_keyring(settings)
     app.state.keyring = Keyring(settings)
     app.state.sms = make_sms_provider(settings)
-    app.state.otp = Otp(settings, ensure_secret_key(settings), app.state.sms)
+    app.state.otp = Otp(settings, secret, app.state.sms)
 
     install_error_handlers(app)
     for router in root_routers():

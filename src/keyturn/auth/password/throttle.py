@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from limits import parse_many
-
 from keyturn import metrics
 from keyturn.config import Settings
-from keyturn.errors import TooManyRequests, Unavailable
+from keyturn.errors import TooManyRequests
 from keyturn.ratelimit import Limit, RateLimiter
 
 
@@ -53,14 +51,7 @@ async def begin_attempt(
     if wait:
         raise _throttled("ip", wait)
     key = _account_key(market, account)
-    try:
-        taken = [
-            await limiter.strategy.hit(item, *key)
-            for item in parse_many(login.failures_per_account)
-        ]
-    except Exception as exc:
-        raise Unavailable("Rate-limit storage is unreachable; retry shortly.") from exc
-    if not all(taken):
+    if not await limiter.take(login.failures_per_account, *key):
         wait = await limiter.blocked_for(login.failures_per_account, *key)
         raise _throttled("account", max(1, wait))
 
