@@ -1,6 +1,7 @@
 """Refresh-token rotation: a lost response never logs anyone out; a superseded token is theft."""
 
 import asyncio
+import json
 
 import httpx
 from sqlalchemy import select
@@ -99,8 +100,25 @@ async def test_any_string_that_is_not_a_live_refresh_token_is_the_same_401(clien
     signed = await sign_in(client)
     reference = await refresh(client, "us." + "x" * 43)
     assert_problem(reference, 401, "auth.unauthorized")
-    for token in ["", "x", "garbage", "us.", "kg.short", "x" * 201, "us." + "y" * 5000, "é" * 300]:
-        r = await refresh(client, token)
+    for token in [
+        "",
+        "x",
+        "garbage",
+        "us.",
+        "kg.short",
+        "x" * 201,
+        "us." + "y" * 5000,
+        "é" * 300,
+        "us." + "\ud800" * 43,
+        "us.\x00" + "z" * 42,
+    ]:
+        # Sent as JSON escapes (`\\ud800`), as a client could; a lone surrogate cannot be UTF-8.
+        body = json.dumps({"refresh_token": token})
+        r = await client.post(
+            "/api/v1/auth/refresh",
+            content=body,
+            headers={**US, "Content-Type": "application/json"},
+        )
         assert r.status_code == 401, (token[:20], r.text)
         assert r.json() == reference.json()
         assert r.headers["www-authenticate"] == reference.headers["www-authenticate"]

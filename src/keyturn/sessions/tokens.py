@@ -14,6 +14,7 @@ only with HS256 and with `userId` equal to `sub`; everything else is checked as 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -141,9 +142,15 @@ def new_refresh_token(market: str) -> tuple[str, str]:
     return token, hash_refresh_token(token)
 
 
+# `<market>.` and 43 characters of URL-safe base64: the only shape `new_refresh_token` makes.
+_REFRESH_TOKEN = re.compile(r"([a-z]{2,8})\.[A-Za-z0-9_-]{43}")
+
+
 def refresh_token_market(token: str) -> str | None:
-    market, dot, _ = token.partition(".")
-    return market if dot and market.isalpha() and market.islower() else None
+    """The market a refresh token names, or None when it cannot be one of ours (any other
+    string is simply an invalid token: 401, never 422 or 500)."""
+    shape = _REFRESH_TOKEN.fullmatch(token)
+    return shape.group(1) if shape else None
 
 
 def hash_refresh_token(token: str) -> str:
