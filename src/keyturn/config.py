@@ -26,14 +26,24 @@ class MarketConfig(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     language: str
     country: str = Field(pattern=r"^[A-Z]{2}$")
-    # Country codes (ISO 3166 alpha-2) that may receive SMS; empty means any country.
-    sms_countries: list[str] = []
+    # Countries (ISO 3166 alpha-2) whose numbers may receive SMS codes (SMS-pumping defence,
+    # docs/sms-firewall.md). Unset: the market's own country only; `[]`: any country.
+    sms_countries: list[str] | None = None
     database_url: str | None = None
+
+    @model_validator(mode="after")
+    def _own_country_by_default(self) -> MarketConfig:
+        if self.sms_countries is None:
+            self.sms_countries = [self.country]
+        return self
 
 
 DEFAULT_MARKETS = [
-    MarketConfig(code="kg", currency="KGS", language="ru", country="KG"),
-    MarketConfig(code="us", currency="USD", language="en", country="US"),
+    MarketConfig(code="kg", currency="KGS", language="ru", country="KG"),  # +996
+    # +1 is shared by 25 countries; the Caribbean ones are classic SMS-pumping destinations.
+    MarketConfig(
+        code="us", currency="USD", language="en", country="US", sms_countries=["US", "CA"]
+    ),
 ]
 
 

@@ -44,3 +44,16 @@ def normalize_phone(raw: str, country: str) -> tuple[str, str]:
         raise InvalidPhone("Not a valid phone number.")
     region = phonenumbers.region_code_for_number(parsed) or ""
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), region
+
+
+# Number types an SMS can reach. FIXED_LINE_OR_MOBILE: plans (US, CA) where landlines and
+# mobiles share ranges. Premium-rate, toll-free, shared-cost, VoIP, pager and landline numbers
+# are refused: texting them is at best wasted and at worst the SMS-pumping bill.
+SMS_NUMBER_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+def receives_sms(e164: str) -> bool:
+    """Whether a normalised number is of a type that can receive an SMS."""
+    return phonenumbers.number_type(phonenumbers.parse(e164)) in SMS_NUMBER_TYPES

@@ -185,12 +185,21 @@ async def test_markets_can_refuse_sms_to_other_countries(make_settings) -> None:
     await app.state.databases.dispose()
 
 
-async def test_same_phone_in_two_markets_is_two_users(client) -> None:
+async def test_same_phone_in_two_markets_is_two_users(make_settings) -> None:
     from tests.factories import sign_in
 
-    phone = "+13125550177"
-    us = await sign_in(client, phone, market="us")
-    kg = await sign_in(client, phone, market="kg")
+    # A traveller: the kg market here also texts US numbers (by default it texts only KG).
+    markets = [
+        {"code": "kg", "currency": "KGS", "language": "ru", "country": "KG",
+         "sms_countries": ["KG", "US"]},
+        {"code": "us", "currency": "USD", "language": "en", "country": "US"},
+    ]  # fmt: skip
+    app = create_app(make_settings(markets=markets))
+    async with http_client(app) as client:
+        phone = "+13125550177"
+        us = await sign_in(client, phone, market="us")
+        kg = await sign_in(client, phone, market="kg")
+    await app.state.databases.dispose()
     assert us["user"]["market"] == "us" and kg["user"]["market"] == "kg"
     assert us["is_new_user"] and kg["is_new_user"]
 

@@ -13,7 +13,7 @@ from keyturn.auth.phone import firewall
 from keyturn.auth.phone.otp import Otp, ResendTooSoon, TooManyAttempts, WrongCode
 from keyturn.auth.schemas import SendVerificationOut, TokenResponse
 from keyturn.config import MarketConfig, Settings
-from keyturn.contacts import InvalidPhone, normalize_phone
+from keyturn.contacts import InvalidPhone, normalize_phone, receives_sms
 from keyturn.db import fail, market_of
 from keyturn.errors import AppError, Invalid, TooManyRequests
 from keyturn.logs import get_logger, mask_phone
@@ -33,15 +33,24 @@ class PhoneCountryNotAllowed(Invalid):
     code = "phone.country_not_allowed"
 
 
+class PhoneNotMobile(Invalid):
+    """The number cannot receive SMS codes (premium-rate, toll-free, landline, ...)."""
+
+    code = "phone.not_mobile"
+
+
 def sms_number(raw: str, market: MarketConfig) -> tuple[str, str]:
-    """E.164 and country of a number this market may text (`phone.invalid`, else
-    `phone.country_not_allowed`)."""
+    """E.164 and country of a number this market may text (`phone.invalid`,
+    `phone.country_not_allowed`, else `phone.not_mobile`)."""
     number, region = normalize_phone(raw, market.country)
     if market.sms_countries and region not in market.sms_countries:
         metrics.sms_code_refused(market.code, "country")
         raise PhoneCountryNotAllowed(
             "This service does not send codes to that country.", allowed=market.sms_countries
         )
+    if not receives_sms(number):
+        metrics.sms_code_refused(market.code, "premium_number")
+        raise PhoneNotMobile("Codes are sent to mobile numbers only.")
     return number, region
 
 
