@@ -59,11 +59,16 @@ class TokenSettings(BaseModel):
 
 
 class OtpSettings(BaseModel):
+    """Code rules (docs/sms-firewall.md). Wrong codes count across resends: per phone and
+    client address (`max_attempts` per `failure_window`: locks out that client only) and per
+    phone from all clients together (`max_attempts_per_phone` per `phone_failure_window`)."""
+
     ttl: timedelta = timedelta(minutes=5)
-    max_attempts: int = 5
+    max_attempts: int = Field(default=5, ge=1)
     resend_cooldown: timedelta = timedelta(seconds=60)
-    # Failed attempts count across resends until this long after the first failure.
     failure_window: timedelta = timedelta(hours=1)
+    max_attempts_per_phone: int = Field(default=30, ge=1)
+    phone_failure_window: timedelta = timedelta(days=1)
     # `limits` rate strings; several separated by ';'.
     per_phone: str = "10/hour;30/day"
     per_ip: str = "1000/hour;5000/day"

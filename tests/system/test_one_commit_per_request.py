@@ -20,9 +20,12 @@ def _counted(path_end: str) -> list[int]:
 
 async def test_a_sign_in_and_a_wrong_code_each_commit_once(client: httpx.AsyncClient) -> None:
     phone = new_phone()
-    await client.post("/api/v1/auth/send-verification", json={"phone": phone})
+    us = {"X-Market": "us"}
+    await client.post("/api/v1/auth/send-verification", json={"phone": phone}, headers=us)
     wrong = await client.post(
-        "/api/v1/auth/verify-code", json={"phone": phone, "verification_code": "000000"}
+        "/api/v1/auth/verify-code",
+        json={"phone": phone, "verification_code": "000000"},
+        headers=us,
     )
     assert wrong.status_code == 400
     token = (await sign_in(client))["access_token"]

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keyturn.db import Base, BigId, UtcDateTime, utcnow
@@ -19,8 +19,12 @@ class PhoneChallenge(Base):
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Wrong codes from every client, since `first_failed_at` (the per-phone daily bound).
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     first_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Wrong codes per client in the last `otp.failure_window`: {client key: [count, since]}
+    # (a keyed hash of the client's network, never its address; at most a few entries).
+    client_failures: Mapped[dict[str, tuple[int, float]] | None] = mapped_column(JSON)
 
 
 class PasswordReset(Base):

@@ -146,7 +146,7 @@ async def verify_phone(
         raise AlreadyLinked("This account already has a phone number.")
     await firewall.spend_verify_budget(limiter, settings, ip=ip)
     try:
-        await otp.consume(db, phone=number, code=code)
+        await otp.consume(db, phone=number, code=code, ip=ip)
     except WrongCode as refused:
         await fail(db, refused)
     owner = await users.find_by_phone(db, number)

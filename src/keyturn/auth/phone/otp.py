@@ -1,17 +1,24 @@
-"""One-time SMS codes: issue, check, consume.
+"""One-time SMS codes: issue, check, consume (docs/sms-firewall.md).
 
 Codes are 6 digits from `secrets`, stored as an HMAC keyed with the server secret, compared in
-constant time, valid 5 minutes, single use. Failures count per phone across resends until
-`otp.failure_window` after the first one; after `otp.max_attempts` the phone is locked out.
+constant time, valid 5 minutes, single use. Wrong codes count across resends at two levels:
+per phone and client (`otp.max_attempts` per `otp.failure_window`: the guesser is locked out,
+not the phone's owner) and per phone from every client together (`otp.max_attempts_per_phone`
+per `otp.phone_failure_window`: the brute-force bound, which locks the phone).
+
+The SMS provider is never called with a transaction open: sending and Twilio Verify's check
+end the caller's read first (`end_read`), then take the phone's row to record the outcome.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn import metrics
 from keyturn.auth.models import PhoneChallenge
 from keyturn.config import Settings
-from keyturn.db import utcnow
+from keyturn.db import end_read, utcnow
 from keyturn.errors import BadRequest, TooManyRequests
 from keyturn.notify.sms import SmsProvider
 
@@ -47,36 +54,124 @@ class ResendTooSoon(TooManyRequests):
     code = "otp.resend_cooldown"
 
 
+def client_network(ip: str | None) -> str:
+    """Whom a guess comes from: an IPv4 address, or the /64 of an IPv6 one (a subscriber
+    gets a whole /64, so its addresses count as one client)."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+@dataclass(frozen=True)
+class Failures:
+    """Wrong codes counted in a window that started at `since`."""
+
+    count: int
+    since: datetime | None
+
+    def live(self, window: timedelta, now: datetime) -> Failures:
+        """These failures, or none once their window has passed."""
+        if self.since is None or now - self.since >= window:
+            return Failures(0, None)
+        return self
+
+    def locked_for(self, limit: int, window: timedelta, now: datetime) -> int:
+        """Seconds until the window ends if `limit` is reached, else 0."""
+        if self.count < limit or self.since is None:
+            return 0
+        return max(1, math.ceil((self.since + window - now).total_seconds()))
+
+    def plus_one(self, now: datetime) -> Failures:
+        return Failures(self.count + 1, self.since or now)
+
+
 @dataclass(frozen=True)
 class Otp:
     settings: Settings
     secret: bytes
     provider: SmsProvider
 
-    def _hash(self, phone: str, code: str) -> str:
-        return hmac.new(self.secret, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+    def code_hash(self, subject: str, code: str) -> str:
+        """The HMAC a code is stored as, bound to what it proves (a phone, an address)."""
+        return hmac.new(self.secret, f"{subject}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    def _client_key(self, ip: str | None) -> str:
+        network = client_network(ip).encode()
+        return hmac.new(self.secret, b"otp-client:" + network, hashlib.sha256).hexdigest()[:16]
 
     async def _challenge(self, db: AsyncSession, phone: str) -> PhoneChallenge | None:
         return await db.scalar(
             select(PhoneChallenge).where(PhoneChallenge.phone_number == phone).with_for_update()
         )
 
-    def _reset_stale_failures(self, challenge: PhoneChallenge) -> None:
-        window = self.settings.otp.failure_window
-        if challenge.first_failed_at and utcnow() - challenge.first_failed_at >= window:
-            challenge.failed_attempts = 0
-            challenge.first_failed_at = None
+    def _phone_failures(self, challenge: PhoneChallenge, now: datetime) -> Failures:
+        counted = Failures(challenge.failed_attempts, challenge.first_failed_at)
+        return counted.live(self.settings.otp.phone_failure_window, now)
 
-    def _locked_for(self, challenge: PhoneChallenge) -> int:
-        """Seconds this phone stays locked out, 0 if it may try."""
-        if challenge.failed_attempts < self.settings.otp.max_attempts:
-            return 0
-        assert challenge.first_failed_at is not None
-        ends = challenge.first_failed_at + self.settings.otp.failure_window
-        return max(1, math.ceil((ends - utcnow()).total_seconds()))
+    def _client_failures(self, challenge: PhoneChallenge, client: str, now: datetime) -> Failures:
+        count, since = (challenge.client_failures or {}).get(client, (0, None))
+        counted = Failures(count, datetime.fromtimestamp(since, now.tzinfo) if since else None)
+        return counted.live(self.settings.otp.failure_window, now)
+
+    def _refuse_unless_open(self, challenge: PhoneChallenge | None, client: str) -> None:
+        """Raise unless this client may try a code on this challenge now (changes nothing)."""
+        if challenge is None or challenge.consumed_at is not None:
+            raise WrongCode("Invalid or expired code; ask for a new one.", attempts_remaining=0)
+        otp, now = self.settings.otp, utcnow()
+        locked = max(
+            self._phone_failures(challenge, now).locked_for(
+                otp.max_attempts_per_phone, otp.phone_failure_window, now
+            ),
+            self._client_failures(challenge, client, now).locked_for(
+                otp.max_attempts, otp.failure_window, now
+            ),
+        )
+        if locked:
+            metrics.rate_limited("otp-attempts")
+            raise TooManyAttempts("Too many wrong codes; try again later.", retry_after=locked)
+        if challenge.expires_at <= now:
+            raise WrongCode(
+                "The code has expired; ask for a new one.",
+                expired=True,
+                attempts_remaining=self._remaining(challenge, client, now),
+            )
+
+    def _remaining(self, challenge: PhoneChallenge, client: str, now: datetime) -> int:
+        otp = self.settings.otp
+        return max(
+            0,
+            min(
+                otp.max_attempts - self._client_failures(challenge, client, now).count,
+                otp.max_attempts_per_phone - self._phone_failures(challenge, now).count,
+            ),
+        )
+
+    def _record(self, challenge: PhoneChallenge, client: str, *, failed: bool) -> None:
+        """Count a wrong code for the phone and the client, or clear the client's count
+        after a right one (the phone's count stays: it is the daily bound)."""
+        now = utcnow()
+        window = self.settings.otp.failure_window
+        clients = {
+            key: (count, since)
+            for key, (count, since) in (challenge.client_failures or {}).items()
+            if key != client and now.timestamp() - since < window.total_seconds()
+        }
+        if failed:
+            phone = self._phone_failures(challenge, now).plus_one(now)
+            challenge.failed_attempts, challenge.first_failed_at = phone.count, phone.since
+            mine = self._client_failures(challenge, client, now).plus_one(now)
+            assert mine.since is not None
+            clients[client] = (mine.count, mine.since.timestamp())
+        challenge.client_failures = clients
 
     async def check_cooldown(self, db: AsyncSession, *, phone: str) -> None:
-        """Refuse a resend within the cooldown (and lock the phone's row until commit)."""
+        """Refuse a resend within the cooldown (reads only)."""
         now = utcnow()
         challenge = await self._challenge(db, phone)
         cooldown = self.settings.otp.resend_cooldown
@@ -86,57 +181,50 @@ class Otp:
             raise ResendTooSoon("A code was just sent; wait before asking again.", retry_after=wait)
 
     async def issue(self, db: AsyncSession, *, phone: str) -> None:
-        """Create or replace the phone's challenge and send the code (flushed, not committed).
-        Call `check_cooldown` first, in the same transaction."""
+        """Send a new code, then keep it as the phone's challenge (flushed, not committed).
+
+        The provider is called with no transaction open: this ends the caller's read
+        transaction first (`end_read`), so call it before writing anything. A failed send
+        raises and leaves nothing behind (the code sent before stays valid). Failure counts
+        survive the new code: resending never buys guesses."""
+        code = None if self.provider.owns_code else f"{secrets.randbelow(10**6):06d}"
+        await end_read(db)
+        await self.provider.send_code(db, phone=phone, code=code)
         now = utcnow()
         challenge = await self._challenge(db, phone)
         if challenge is None:
             challenge = PhoneChallenge(phone_number=phone, failed_attempts=0)
             db.add(challenge)
-        else:
-            self._reset_stale_failures(challenge)
-        code = None if self.provider.owns_code else f"{secrets.randbelow(10**6):06d}"
-        challenge.code_hash = self._hash(phone, code) if code else None
+        challenge.code_hash = self.code_hash(phone, code) if code else None
         challenge.sent_at = now
         challenge.expires_at = now + self.settings.otp.ttl
         challenge.consumed_at = None
         await db.flush()
-        await self.provider.send_code(db, phone=phone, code=code)
 
-    async def consume(self, db: AsyncSession, *, phone: str, code: str) -> None:
-        """Accept and consume the right code (flushed), or count a failure and raise `WrongCode`.
-        The count is flushed only: the caller keeps it with `keyturn.db.fail`, or resending
-        would buy more guesses."""
-        challenge = await self._challenge(db, phone)
-        if challenge is None or challenge.consumed_at is not None:
-            raise WrongCode("Invalid or expired code; ask for a new one.", attempts_remaining=0)
-        self._reset_stale_failures(challenge)
-        locked = self._locked_for(challenge)
-        if locked:
-            metrics.rate_limited("otp-attempts")
-            raise TooManyAttempts("Too many wrong codes; try again later.", retry_after=locked)
-        if challenge.expires_at <= utcnow():
-            raise WrongCode(
-                "The code has expired; ask for a new one.",
-                expired=True,
-                attempts_remaining=self._remaining(challenge),
-            )
-        if not await self._matches(challenge, phone, code):
-            challenge.failed_attempts += 1
-            challenge.first_failed_at = challenge.first_failed_at or utcnow()
-            await db.flush()
-            raise WrongCode("Wrong code.", attempts_remaining=self._remaining(challenge))
-        challenge.consumed_at = utcnow()
-        challenge.failed_attempts = 0
-        challenge.first_failed_at = None
-        await db.flush()
+    async def consume(self, db: AsyncSession, *, phone: str, code: str, ip: str | None) -> None:
+        """Accept and consume the right code (flushed), or count a failure against the phone
+        and the client at `ip` and raise `WrongCode`. The count is flushed only: the caller
+        keeps it with `keyturn.db.fail`, or resending would buy more guesses.
 
-    def _remaining(self, challenge: PhoneChallenge) -> int:
-        return max(0, self.settings.otp.max_attempts - challenge.failed_attempts)
-
-    async def _matches(self, challenge: PhoneChallenge, phone: str, code: str) -> bool:
+        With a provider that owns the code (Twilio Verify) the check waits on the provider
+        with no transaction open (`end_read`): call this before writing anything. Parallel
+        guesses may then all reach the provider before they are counted; Twilio's own limit
+        (5 checks per code) bounds them."""
+        client = self._client_key(ip)
+        right = False
         if self.provider.owns_code:
-            return await self.provider.check_code(phone=phone, code=code)
-        if challenge.code_hash is None:
-            return False
-        return hmac.compare_digest(challenge.code_hash, self._hash(phone, code))
+            self._refuse_unless_open(await self._challenge(db, phone), client)
+            await end_read(db)
+            right = await self.provider.check_code(phone=phone, code=code)
+        challenge = await self._challenge(db, phone)
+        self._refuse_unless_open(challenge, client)
+        assert challenge is not None
+        if not self.provider.owns_code and challenge.code_hash is not None:
+            right = hmac.compare_digest(challenge.code_hash, self.code_hash(phone, code))
+        self._record(challenge, client, failed=not right)
+        if not right:
+            await db.flush()
+            remaining = self._remaining(challenge, client, utcnow())
+            raise WrongCode("Wrong code.", attempts_remaining=remaining)
+        challenge.consumed_at = utcnow()
+        await db.flush()

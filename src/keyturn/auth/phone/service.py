@@ -141,7 +141,7 @@ async def verify_code(
         metrics.sign_in(market, "phone", "throttled")
         raise
     try:
-        await otp.consume(db, phone=number, code=code)
+        await otp.consume(db, phone=number, code=code, ip=device.ip)
     except (WrongCode, TooManyAttempts) as refused:  # provider outages are not failed sign-ins
         metrics.sign_in(market, "phone", _outcome(refused))
         audit.record(db, "login.failed", ip=device.ip, method="phone", phone=mask_phone(number))
