@@ -118,6 +118,9 @@ class EmailSettings(BaseModel):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     reset_ttl: timedelta = timedelta(minutes=30)
     reset_url: str = "http://127.0.0.1:8000/app#reset?token={token}"
+    # Codes that prove a mailbox (docs/email-proof.md): lifetime, wrong answers per code.
+    proof_ttl: timedelta = timedelta(minutes=15)
+    proof_max_attempts: int = Field(default=5, ge=1)
     smtp_timeout: float = 10.0
     # CA bundle that verifies the SMTP server's certificate (default: the system's).
     smtp_ca_file: Path | None = None
@@ -132,6 +135,10 @@ class LoginSettings(BaseModel):
     register_per_ip: str = "200/hour"
     forgot_per_email: str = "3/hour"
     forgot_per_ip: str = "100/hour"
+    # Proofs of an email for an account (`POST /auth/link/email`, `/link/email/send`).
+    link_email_per_account: str = "5/hour;20/day"
+    link_email_per_address: str = "3/hour;10/day"
+    link_email_per_ip: str = "100/hour"
 
 
 class GuestSettings(BaseModel):

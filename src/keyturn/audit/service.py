@@ -23,6 +23,8 @@ EVENTS = {
     "account.linked",
     "account.promoted",
     "seed.imported",
+    "email.proof_requested",
+    "email.verified",
 }
 
 

@@ -38,3 +38,22 @@ class PasswordReset(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class EmailProof(Base):
+    """An open proof of a mailbox (docs/email-proof.md): an address claimed for an account
+    (with the argon2id hash of the password chosen with it), or the account's own unproven
+    address. Nothing is attached to the account until the emailed code comes back. One per
+    account; a new claim replaces it."""
+
+    __tablename__ = "email_proofs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    # Set for a claim (the password that comes with the address); NULL for the own address.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -182,6 +182,16 @@ class LinkEmailIn(BaseModel):
     password: NewPassword
 
 
+class EmailProofSent(MessageOut):
+    expires_in: int = Field(description="Seconds the emailed code stays valid")
+
+
+class EmailProofIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "12345678"}]})
+
+    code: str = Field(pattern=r"^[0-9]{4,10}$", description="The code emailed to the address")
+
+
 class LinkPhoneVerifyIn(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"phone": "+13125550100", "verification_code": "123456"}]}

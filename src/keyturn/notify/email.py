@@ -31,8 +31,9 @@ class Email:
     to: str
     subject: str
     body: str
-    kind: str  # password_reset | ...
+    kind: str  # password_reset | email_proof | email_in_use
     token: str | None = None  # kept as its own field in the dev outbox
+    code: str | None = None  # likewise
 
 
 class Mailer(Protocol):
@@ -56,6 +57,7 @@ class ConsoleEmail:
                 kind=email.kind,
                 body=email.body,
                 token=email.token,
+                code=email.code,
             )
             # Masked recipient, and the token the message carries (its job in development).
             carries = f" (token: {email.token})" if email.token else ""

@@ -1,11 +1,15 @@
-"""HTTP for account linking: add email + password, or a proven phone, to your account."""
+"""HTTP for account linking: add email + password, or a phone, to your account; each is added
+only once its code comes back (the emailed one, the texted one)."""
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks, status
 
+from keyturn.auth.linking import email
 from keyturn.auth.linking import service as linking
 from keyturn.auth.schemas import (
+    EmailProofIn,
+    EmailProofSent,
     LinkEmailIn,
     LinkPhoneVerifyIn,
     SendVerificationIn,
@@ -23,13 +27,86 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/email",
-    summary="Add email + password to your (phone) account",
-    description="Afterwards `POST /auth/login` with this email reaches the same account.",
-    responses={**CONFLICT, 422: {"description": "Invalid email, or the password breaks a rule"}},
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Add email + password to your (phone) account: emails the address a code",
+    description="Nothing is added until `POST /auth/link/email/verify` answers the code, so "
+    "the address must be yours. The answer is the same for every address (if it already has "
+    "an account, its owner is told instead of sent a code). docs/email-proof.md",
+    responses={
+        409: {"description": "This account already has an email address"},
+        422: {"description": "Invalid email, or the password breaks a rule"},
+        429: {"description": "Too many codes for this account, address or client (Retry-After)"},
+    },
 )
-async def link_email(db: Db, caller: Caller, ip: ClientIp, body: LinkEmailIn) -> UserRead:
-    return await linking.link_email(
-        db, caller=caller, email=body.email, password=body.password, ip=ip
+async def claim_email(
+    db: Db,
+    settings: SettingsDep,
+    limiter: Limiter,
+    otp: OtpDep,
+    caller: Caller,
+    ip: ClientIp,
+    background: BackgroundTasks,
+    body: LinkEmailIn,
+) -> EmailProofSent:
+    return await email.claim_email(
+        db,
+        settings=settings,
+        limiter=limiter,
+        otp=otp,
+        caller=caller,
+        email=body.email,
+        password=body.password,
+        ip=ip,
+        defer=background.add_task,
+    )
+
+
+@router.post(
+    "/email/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Email a code that proves your account's own address",
+    description="An address signs in with its password before it is proven, but a password "
+    "reset of a never-proven address removes every other way in (docs/email-proof.md).",
+    responses={
+        400: {"description": "The account has no email address"},
+        409: {"description": "The address is already proven"},
+        429: {"description": "Too many codes for this account, address or client (Retry-After)"},
+    },
+)
+async def send_email_proof(
+    db: Db,
+    settings: SettingsDep,
+    limiter: Limiter,
+    otp: OtpDep,
+    caller: Caller,
+    ip: ClientIp,
+    background: BackgroundTasks,
+) -> EmailProofSent:
+    return await email.send_email_proof(
+        db,
+        settings=settings,
+        limiter=limiter,
+        otp=otp,
+        caller=caller,
+        ip=ip,
+        defer=background.add_task,
+    )
+
+
+@router.post(
+    "/email/verify",
+    summary="Answer the emailed code: the address joins (or is proven on) your account",
+    description="Afterwards `POST /auth/login` with this email reaches the same account.",
+    responses={
+        **CONFLICT,
+        400: {"description": "Wrong, expired or used-up code, with `attempts_remaining`"},
+    },
+)
+async def verify_email(
+    db: Db, settings: SettingsDep, otp: OtpDep, caller: Caller, ip: ClientIp, body: EmailProofIn
+) -> UserRead:
+    return await email.verify_email(
+        db, settings=settings, otp=otp, caller=caller, code=body.code, ip=ip
     )
 
 

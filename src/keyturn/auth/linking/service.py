@@ -1,5 +1,6 @@
-"""Account linking: a phone user adds email + password; an email user adds a phone proven by
-an SMS code. Afterwards both sign-ins reach the same user id and everything it owns.
+"""Account linking: an email user adds a phone proven by an SMS code; a phone user adds email +
+password proven by an emailed code (`linking.email`). Afterwards both sign-ins reach the same
+user id and everything it owns.
 
 A phone is checked against other accounts only once its code is proven, so nobody learns
 which numbers have accounts without holding the phone. Conflicts are 409 and change nothing.
@@ -11,22 +12,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
-from keyturn.auth.password.hashing import new_password_hash
 from keyturn.auth.phone import firewall
 from keyturn.auth.phone import service as phone_code
 from keyturn.auth.phone.otp import Otp, WrongCode
 from keyturn.auth.schemas import SendVerificationOut
 from keyturn.config import Settings
-from keyturn.contacts import normalize_email, normalize_phone
-from keyturn.db import end_read, fail
+from keyturn.contacts import normalize_phone
+from keyturn.db import fail
 from keyturn.errors import Conflict, Forbidden
-from keyturn.logs import get_logger, mask_email, mask_phone
+from keyturn.logs import get_logger, mask_phone
 from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.users import service as users
 from keyturn.users.models import User
 from keyturn.users.schemas import UserRead
-from keyturn.users.service import EmailTaken, PhoneTaken
+from keyturn.users.service import PhoneTaken
 
 log = get_logger("keyturn.auth.linking")
 
@@ -43,50 +43,14 @@ class GuestCannotLink(Forbidden):
     code = "auth.guest_not_allowed"
 
 
-async def _linkable(db: AsyncSession, caller: sessions.Principal) -> User:
+async def linkable(db: AsyncSession, caller: sessions.Principal) -> User:
     user = await users.get_user(db, caller.user_id)
     if user.role == "guest":
         raise GuestCannotLink("Guests register or sign in instead of linking.")
     return user
 
 
-async def link_email(
-    db: AsyncSession,
-    *,
-    caller: sessions.Principal,
-    email: str,
-    password: str,
-    ip: str | None,
-) -> UserRead:
-    """Add email + password to the caller's account (which has no email yet)."""
-    email = normalize_email(email)
-    user = await _linkable(db, caller)
-    if user.email is not None:
-        raise AlreadyLinked("This account already has an email address.")
-    owner = await users.find_by_email(db, email)
-    if owner is not None:
-        raise EmailTaken("Another account uses this email address.")
-    await end_read(db)
-    password_hash = await new_password_hash(password, personal=(email, user.full_name))
-    await db.refresh(user)
-    if user.email is not None:
-        raise AlreadyLinked("This account already has an email address.")
-    user.email = email
-    user.password_hash = password_hash
-    user.email_verified = False
-    await _commit_link(
-        db,
-        user=user,
-        caller=caller,
-        ip=ip,
-        method="email",
-        taken=EmailTaken("Another account uses this email address."),
-    )
-    log.info("email_linked", user_id=user.id, email=mask_email(email))
-    return UserRead.model_validate(user)
-
-
-async def _commit_link(
+async def commit_link(
     db: AsyncSession,
     *,
     user: User,
@@ -118,7 +82,7 @@ async def send_phone_code(
 ) -> SendVerificationOut:
     """Text a code to the phone the caller wants to add (same budget as sign-in codes)."""
     number, region = phone_code.sms_number(raw_phone, settings.market(caller.market))
-    user = await _linkable(db, caller)
+    user = await linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
     sent = await phone_code.send_code(
@@ -141,7 +105,7 @@ async def verify_phone(
 ) -> UserRead:
     """Prove the phone with its code and add it to the caller's account."""
     number, _ = normalize_phone(raw_phone, settings.market(caller.market).country)
-    user = await _linkable(db, caller)
+    user = await linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
     await firewall.spend_verify_budget(limiter, settings, ip=ip)
@@ -154,7 +118,7 @@ async def verify_phone(
         raise PhoneTaken("Another account signs in with this phone number.")
     user.phone_number = number
     user.is_verified = True
-    await _commit_link(
+    await commit_link(
         db,
         user=user,
         caller=caller,

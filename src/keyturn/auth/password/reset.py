@@ -1,5 +1,6 @@
 """Forgot / reset password: a single-use token by email, then a new password that ends every
-session (docs/passwords-and-browser-sessions.md)."""
+session (docs/passwords-and-browser-sessions.md). A reset proves the mailbox; the first proof
+of an address also removes every other way in (docs/email-proof.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
+from keyturn.auth import ways_in
 from keyturn.auth.models import PasswordReset
 from keyturn.auth.password import hashing, throttle
 from keyturn.auth.schemas import MessageOut, PasswordChangedOut
@@ -121,10 +123,16 @@ async def reset_password(
     if not spent.rowcount:  # type: ignore[attr-defined]
         raise invalid  # a concurrent reset spent it first
     await spend_tokens(db, user_id=user.id)
+    await db.refresh(user, with_for_update=True)
     user.password_hash = password_hash
-    user.email_verified = True  # the reset proved the mailbox is theirs
+    # The reset proved the mailbox. If nobody had before, whoever planted the address may
+    # have added ways in: they all go (docs/email-proof.md).
+    removed = [] if user.email_verified else await ways_in.remove_all(db, user=user)
+    user.email_verified = True
     revoked = await sessions.revoke_user_sessions(db, user_id=user.id, reason="password_reset")
-    audit.record(db, "password.reset", user_id=user.id, ip=ip, sessions_revoked=revoked)
+    audit.record(
+        db, "password.reset", user_id=user.id, ip=ip, sessions_revoked=revoked, removed=removed
+    )
     await db.commit()
     if user.email:
         await throttle.succeeded(limiter, settings, market=market, account=user.email)

@@ -29,6 +29,9 @@ from keyturn.users.service import EmailTaken
 
 log = get_logger("keyturn.auth.password")
 
+# The same whether or not the address was proven; a reset is how its owner takes it back.
+TAKEN = "An account with this email already exists; sign in, or reset its password if it is yours."
+
 
 class InvalidCredentials(Unauthorized):
     """Wrong email or password; the same answer whether or not the email has an account."""
@@ -71,7 +74,7 @@ async def register(
     )
     password_hash = await hashing.hash_password(password)
     if await users.find_by_email(db, email) is not None:
-        raise EmailTaken("An account with this email already exists; sign in instead.")
+        raise EmailTaken(TAKEN)
     user = users.new_user(
         settings.market(market),
         email=email,
@@ -84,7 +87,7 @@ async def register(
     try:
         await db.flush()
     except IntegrityError:
-        raise EmailTaken("An account with this email already exists; sign in instead.") from None
+        raise EmailTaken(TAKEN) from None
     tokens = await signin.complete_sign_in(
         db,
         settings,

@@ -1,0 +1,29 @@
+"""Every way into an account besides its email and password: the phone today; passkeys,
+Apple/Google identities and second factors when they land (DESIGN §13).
+
+A completed password reset of an address nobody had proven is its first proof
+(docs/email-proof.md). Whoever planted the address may have added any of these meanwhile, so
+the reset removes them all. **Each sign-in method that stores a way in adds its removal to
+`remove_all`**, or the account-takeover defence has a hole.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.auth.models import EmailProof
+from keyturn.users.models import User
+
+
+async def remove_all(db: AsyncSession, *, user: User) -> list[str]:
+    """Remove every way in but email + password (flushed); the names of those removed."""
+    removed = []
+    if user.phone_number is not None:
+        user.phone_number = None
+        user.is_verified = False
+        removed.append("phone")
+    # passkeys, identities, second factors: delete their rows of `user.id` here, and name them.
+    await db.execute(delete(EmailProof).where(EmailProof.user_id == user.id))
+    await db.flush()
+    return removed
