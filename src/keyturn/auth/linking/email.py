@@ -37,8 +37,7 @@ SENT = "If this address can be added to your account, we have emailed it a code;
 
 
 class WrongEmailCode(BadRequest):
-    """The emailed code is wrong, expired or used up; `attempts_remaining` says how many
-    answers this code has left."""
+    """The emailed code is wrong, expired or used up (`attempts_remaining` says how many)."""
 
     code = "email.code_invalid"
 
