@@ -13,11 +13,28 @@ from keyturn.config import Settings
 from tests.conftest import http_client
 from tests.factories import auth, new_phone, open_shop, sign_in
 
+# A traveller's markets: kg also texts US numbers (by default each texts only its own).
+TRAVELLER_MARKETS = [
+    {"code": "kg", "currency": "KGS", "language": "ru", "country": "KG",
+     "sms_countries": ["KG", "US"]},
+    {"code": "us", "currency": "USD", "language": "en", "country": "US"},
+]  # fmt: skip
+
 
 @pytest.fixture
 async def off_app(make_settings: Callable[..., Settings]) -> AsyncIterator[FastAPI]:
-    app = create_app(make_settings(compat=""))
+    app = create_app(make_settings(compat="", markets=TRAVELLER_MARKETS))
     yield app
+    await app.state.databases.dispose()
+
+
+@pytest.fixture
+async def traveller_client(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings(markets=TRAVELLER_MARKETS))
+    async with http_client(app) as client:
+        yield client
     await app.state.databases.dispose()
 
 
@@ -65,12 +82,12 @@ async def test_without_mobile_v0_the_user_has_only_keyturns_names(off_app: FastA
 
 @pytest.mark.parametrize(
     ("phone", "market"),
-    [("+13128059851", "us"), ("+996505325311", "kg"), ("+447911123456", "kg")],
+    [("+13128059851", "us"), ("+14165550123", "us"), ("+996505325311", "kg")],
 )
 async def test_a_number_without_x_market_signs_in_where_its_country_is(
     client: httpx.AsyncClient, phone: str, market: str
 ) -> None:
-    """+1 is the `us` market, +996 `kg`; a country no market serves gets the default."""
+    """+1 is the `us` market (Canada too), +996 `kg`."""
     response = await verify_without_market(client, phone, market)
     assert response.status_code == 200, response.text
     assert response.json()["user"]["market"] == market
@@ -80,7 +97,23 @@ async def test_a_number_without_x_market_signs_in_where_its_country_is(
     assert profile.json()["id"] == response.json()["user"]["id"]
 
 
-async def test_x_market_still_wins_over_the_numbers_country(client: httpx.AsyncClient) -> None:
+async def test_a_number_of_no_markets_country_is_refused_by_the_default_market(
+    client: httpx.AsyncClient,
+) -> None:
+    """A UK number lands in the default market (`kg`), which texts only its own countries."""
+    sent = await client.post("/api/v1/auth/send-verification", json={"phone": "+447911123456"})
+    assert sent.status_code == 422
+    assert sent.json()["code"] == "phone.country_not_allowed"
+    outbox = await client.get(
+        "/api/v1/dev/outbox", params={"to": "+447911123456"}, headers={"X-Market": "kg"}
+    )
+    assert outbox.json()["items"] == []
+
+
+async def test_x_market_still_wins_over_the_numbers_country(
+    traveller_client: httpx.AsyncClient,
+) -> None:
+    client = traveller_client
     signed = await sign_in(client, "+13128059853", market="kg")
     assert signed["user"]["market"] == "kg"
     again = await verify_without_market(client, "+13128059853", "us")

@@ -3,8 +3,9 @@
 One pure-ASGI middleware, installed only then (no cost otherwise):
 - every `user` object also carries the seed's `phone` and `name` (users.schemas);
 - a phone sign-in (send-verification, verify-code) with neither `X-Market` nor a bearer token
-  goes to the market of the number's country (+1 -> `us`, +996 -> `kg`), as the seed did,
-  instead of the default market; a number of no market's country keeps the default;
+  goes to the market that texts the number's country (+1 -> `us`, +996 -> `kg`), as the seed
+  did, instead of the default market; a number of no market's country keeps the default
+  (which refuses to text it, docs/sms-firewall.md);
 - a JSON body sent as `application/x-www-form-urlencoded` (curl's `-d` without a content
   type, as in the seed's own test commands) is read as JSON. Bearer-token routes cannot be
   forged cross-site, and cookie refresh keeps its `Origin` check, so this opens no CSRF.
@@ -31,7 +32,11 @@ _WITH_BODY = {"POST", "PUT", "PATCH"}
 class MobileV0Middleware:
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
-        self.markets = {m.country: m.code for m in reversed(settings.markets)}
+        # A market's own country first, then the others it texts (+1 Canada -> `us`).
+        self.markets = {
+            c: m.code for m in reversed(settings.markets) for c in m.sms_countries or []
+        }
+        self.markets |= {m.country: m.code for m in reversed(settings.markets)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
