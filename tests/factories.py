@@ -202,3 +202,31 @@ async def run_cli(settings: Any, *args: str, stdin: str | None = None) -> Any:
     if settings.database_url:
         env["KEYTURN_DATABASE_URL"] = settings.database_url
     return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env, input=stdin)
+
+
+# Sign-in proofs ------------------------------------------------------------------------------
+
+
+async def age_sign_in(app: Any, session_id: str, *, minutes: int, market: str = "us") -> None:
+    """Move a session's last proof of identity into the past, as if signed in long ago."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from keyturn.db import utcnow
+    from keyturn.sessions.models import Session
+
+    async with app.state.databases.session(market) as db:
+        await db.execute(
+            update(Session)
+            .where(Session.id == session_id)
+            .values(auth_time=utcnow() - timedelta(minutes=minutes))
+        )
+        await db.commit()
+
+
+async def refresh(client: httpx.AsyncClient, refresh_token: str) -> dict[str, Any]:
+    response = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

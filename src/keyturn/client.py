@@ -83,6 +83,29 @@ class VerifiedToken:
     role: str
     claims: Mapping[str, Any]
 
+    @property
+    def auth_time(self) -> int | None:
+        """When the person last proved who they are in this session (Unix seconds); None for
+        a token issued before keyturn sent it."""
+        value = self.claims.get("auth_time")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def amr(self) -> tuple[str, ...]:
+        """How they proved it (RFC 8176): `sms`, `pwd`, `hwk`/`swk` + `user` (a passkey)..."""
+        value = self.claims.get("amr")
+        if not isinstance(value, list):
+            return ()
+        return tuple(method for method in value if isinstance(method, str))
+
+    def authenticated_within(self, max_age: float, *, now: float | None = None) -> bool:
+        """Whether the last proof is at most `max_age` seconds old (RFC 9470 step-up): a
+        service guarding a sensitive action answers 401 `insufficient_user_authentication`
+        with `max_age` otherwise, and the app re-authenticates at keyturn."""
+        auth_time = self.auth_time
+        current = time.time() if now is None else now
+        return auth_time is not None and current - auth_time <= max_age
+
 
 _bearer = HTTPBearer(auto_error=False, description="keyturn access token")
 

@@ -360,3 +360,19 @@ async def test_dependency_answers_401_with_a_bearer_challenge(
         unavailable = await svc.get("/me", headers=auth(signed["access_token"]))
     assert unavailable.status_code == 503
     assert "retry-after" in unavailable.headers
+
+
+async def test_the_verified_token_says_how_and_when_the_person_signed_in(
+    app, client, verifier
+) -> None:
+    signed = await sign_in(client)
+
+    user = await verifier.verify(signed["access_token"])
+
+    assert user.amr == ("sms",)
+    assert user.auth_time is not None and abs(user.auth_time - time.time()) < 5
+    assert user.authenticated_within(600)
+    assert not user.authenticated_within(600, now=time.time() + 601)
+    older = await verifier.verify(forge(app))  # a token from before keyturn sent them
+    assert older.amr == () and older.auth_time is None
+    assert not older.authenticated_within(600)

@@ -34,6 +34,8 @@ async def test_verify_token_reports_live_and_revoked_sessions(client) -> None:
         "jti": None,
         "iss": None,
         "aud": None,
+        "auth_time": None,
+        "amr": None,
     }
     garbage = await client.post("/api/v1/auth/verify-token", json={"token": "x.y.z"})
     assert garbage.status_code == 200 and garbage.json()["active"] is False

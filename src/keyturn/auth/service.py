@@ -38,7 +38,7 @@ async def start_guest(
     db.add(user)
     await db.flush()
     issued = await sessions.open_session(
-        db, settings, keyring, user=user, market=market, auth_method="guest", device=device
+        db, settings, keyring, user=user, market=market, auth_method="guest", amr=(), device=device
     )
     await db.commit()
     return token_response(issued, user, is_new_user=True)

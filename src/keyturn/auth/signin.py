@@ -20,6 +20,9 @@ from keyturn.sessions.tokens import AccessClaims
 from keyturn.users.models import User
 from keyturn.users.schemas import UserRead
 
+# RFC 8176 methods of each sign-in that proves one thing; a passkey says its own (`passkeys`).
+METHOD_AMR: dict[str, tuple[str, ...]] = {"phone": ("sms",), "password": ("pwd",)}
+
 
 class AccountDisabled(Forbidden):
     """The account was disabled by an administrator; signing in does not re-enable it."""
@@ -61,14 +64,23 @@ async def complete_sign_in(
     device: sessions.Device,
     guest_claims: AccessClaims | None,
     is_new_user: bool,
+    amr: tuple[str, ...] | None = None,
     **audit_details: object,
 ) -> TokenResponse:
     """The last step of every sign-in, in its transaction: merge a guest's data, open the
-    session, audit, commit (the sign-in use case's one commit)."""
+    session, audit, commit (the sign-in use case's one commit). `amr` (RFC 8176) defaults to
+    the method's own (`METHOD_AMR`)."""
     user.last_login = utcnow()
     await _absorb_guest(db, claims=guest_claims, user=user)
     issued = await sessions.open_session(
-        db, settings, keyring, user=user, market=market, auth_method=method, device=device
+        db,
+        settings,
+        keyring,
+        user=user,
+        market=market,
+        auth_method=method,
+        amr=amr if amr is not None else METHOD_AMR[method],
+        device=device,
     )
     audit.record(
         db,

@@ -32,6 +32,8 @@ async def introspect(
         jti=claims.jti,
         iss=settings.tokens.issuer,
         aud=settings.tokens.audience,
+        auth_time=claims.auth_time,
+        amr=list(claims.amr),
     )
 
 

@@ -14,7 +14,7 @@ class Session(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, not guessable
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    auth_method: Mapped[str] = mapped_column(String(16))  # phone | password | guest
+    auth_method: Mapped[str] = mapped_column(String(16))  # phone | password | passkey | guest
     device_name: Mapped[str | None] = mapped_column(String(100))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     ip: Mapped[str | None] = mapped_column(String(45))
@@ -23,6 +23,10 @@ class Session(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)  # absolute, never extended
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoke_reason: Mapped[str | None] = mapped_column(String(32))
+    # The last proof of identity in this session (sign-in or re-authentication) and its
+    # RFC 8176 methods, space-separated; every access token of the session carries both.
+    auth_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    amr: Mapped[str] = mapped_column(String(64), default="")
     # The refresh token redeemed most recently; see sessions.refresh for the rule.
     last_redeemed_id: Mapped[int | None] = mapped_column(BigInteger)
     # A seed client whose claims this session's access tokens carry too (`jobpsych`), or NULL.

@@ -42,6 +42,12 @@ class Introspection(BaseModel):
     jti: str | None = None
     iss: str | None = None
     aud: str | None = None
+    auth_time: int | None = Field(
+        default=None, description="When the person last proved who they are in this session"
+    )
+    amr: list[str] | None = Field(
+        default=None, description="How (RFC 8176): `sms`, `pwd`, `hwk`/`swk` + `user`, `mfa`"
+    )
 
 
 class KeyInfo(BaseModel):

@@ -43,6 +43,9 @@ class Principal:
     session_id: str
     market: str
     role: str
+    # From the verified token (no database work): the last proof of identity and its methods.
+    auth_time: int = 0
+    amr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ async def _issue(
         market=market,
         role=user.role,
         session_expires_at=session.expires_at,
+        auth_time=session.auth_time,
+        amr=tuple(session.amr.split()),
         compat=session.compat,
         email=user.email,
     )
@@ -114,14 +119,18 @@ async def open_session(
     user: User,
     market: str,
     auth_method: str,
+    amr: tuple[str, ...],
     device: Device,
 ) -> IssuedTokens:
-    """A new session with its first refresh token (flushed, not committed)."""
+    """A new session with its first refresh token (flushed, not committed). The sign-in that
+    opens it is its first proof of identity (`auth_time`, `amr`)."""
     now = utcnow()
     session = Session(
         id=secrets.token_hex(16),
         user_id=user.id,
         auth_method=auth_method,
+        auth_time=now,
+        amr=" ".join(amr),
         device_name=(device.name or None) and device.name[:100],
         user_agent=(device.user_agent or None) and device.user_agent[:512],
         ip=device.ip,
@@ -312,5 +321,10 @@ async def authenticate(db: AsyncSession, claims: AccessClaims) -> Principal:
     ):
         raise Unauthorized("The session has ended; sign in again.")
     return Principal(
-        user_id=claims.user_id, session_id=claims.session_id, market=claims.market, role=row.role
+        user_id=claims.user_id,
+        session_id=claims.session_id,
+        market=claims.market,
+        role=row.role,
+        auth_time=claims.auth_time,
+        amr=claims.amr,
     )

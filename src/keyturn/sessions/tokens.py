@@ -40,6 +40,10 @@ class AccessClaims:
     issued_at: int
     expires_at: int
     jti: str
+    # When the person last proved who they are in this session, and how (RFC 8176 `amr`).
+    # A token without them (issued before they existed) counts as proven long ago.
+    auth_time: int = 0
+    amr: tuple[str, ...] = ()
 
 
 def issue_access_token(
@@ -51,6 +55,8 @@ def issue_access_token(
     market: str,
     role: str,
     session_expires_at: datetime,
+    auth_time: datetime,
+    amr: tuple[str, ...],
     compat: str | None = None,
     email: str | None = None,
 ) -> tuple[str, int]:
@@ -69,6 +75,8 @@ def issue_access_token(
         "nbf": int(now.timestamp()),
         "exp": int(expires.timestamp()),
         "jti": uuid.uuid4().hex,
+        "auth_time": int(auth_time.timestamp()),
+        "amr": list(amr),
     }
     if compat == JOBPSYCH:
         claims.update(userId=str(user_id), email=email)
@@ -110,6 +118,8 @@ def verify_access_token(settings: Settings, keyring: Keyring, token: str) -> Acc
             issued_at=int(data["iat"]),
             expires_at=int(data["exp"]),
             jti=str(data["jti"]),
+            auth_time=int(data.get("auth_time", 0)),
+            amr=tuple(str(method) for method in data.get("amr", ())),
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The access token has expired.") from None
