@@ -230,3 +230,56 @@ async def refresh(client: httpx.AsyncClient, refresh_token: str) -> dict[str, An
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+# Passkeys and step-up ----------------------------------------------------------------------
+
+
+async def add_passkey(
+    client: httpx.AsyncClient, token: str, authenticator: Any, *, name: str | None = None
+) -> dict[str, Any]:
+    """Register a passkey from `authenticator` (tests.harness.authenticator) on the account."""
+    options = await client.post("/api/v1/profile/passkeys/options", headers=auth(token))
+    assert options.status_code == 200, options.text
+    body: dict[str, Any] = {"credential": authenticator.create(options.json())}
+    if name:
+        body["name"] = name
+    added = await client.post("/api/v1/profile/passkeys", json=body, headers=auth(token))
+    assert added.status_code == 201, added.text
+    passkey: dict[str, Any] = added.json()
+    return passkey
+
+
+async def passkey_sign_in(
+    client: httpx.AsyncClient, authenticator: Any, *, market: str = "us", **answer: Any
+) -> httpx.Response:
+    """Sign in with a passkey alone: options, the authenticator's answer, login."""
+    options = await client.post("/api/v1/auth/passkeys/login/options", headers={"X-Market": market})
+    assert options.status_code == 200, options.text
+    return await client.post(
+        "/api/v1/auth/passkeys/login",
+        json={"credential": authenticator.get(options.json(), **answer)},
+        headers={"X-Market": market},
+    )
+
+
+async def old_sign_in(app: Any, client: httpx.AsyncClient, signed: dict[str, Any]) -> str:
+    """An access token of `signed`'s session whose proof of identity is 30 minutes old: the
+    session was opened long ago and only refreshed since."""
+    await age_sign_in(app, signed["session_id"], minutes=30, market=signed["user"]["market"])
+    refreshed = await refresh(client, signed["refresh_token"])
+    signed["refresh_token"] = refreshed["refresh_token"]
+    return str(refreshed["access_token"])
+
+
+async def audit_events(app: Any, event: str, market: str = "us") -> list[Any]:
+    from sqlalchemy import select
+
+    from keyturn.audit.models import AuditEvent
+
+    async with app.state.databases.session(market) as db:
+        return list(
+            await db.scalars(
+                select(AuditEvent).where(AuditEvent.event == event).order_by(AuditEvent.id)
+            )
+        )

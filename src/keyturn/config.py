@@ -5,11 +5,13 @@ Anything missing or invalid fails loudly with the name of the setting (see `load
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -56,6 +58,9 @@ class TokenSettings(BaseModel):
     access_ttl: timedelta = timedelta(minutes=15)
     refresh_idle_ttl: timedelta = timedelta(days=14)
     session_absolute_ttl: timedelta = timedelta(days=30)
+    # Step-up (RFC 9470): actions that could take an account over need a proof of identity
+    # (`auth_time`) at most this old (docs/passkeys-and-step-up.md).
+    step_up_max_age: timedelta = Field(default=timedelta(minutes=10), gt=timedelta(0))
 
 
 class OtpSettings(BaseModel):
@@ -147,6 +152,99 @@ class GuestSettings(BaseModel):
     per_ip: str = "200/hour"  # guest sessions a client address may start (`limits` rules)
     idle_ttl: timedelta = timedelta(days=30)  # a guest not seen for this long is purged
     sweep_every: timedelta = timedelta(hours=1)  # the sweep inside `serve`; 0 turns it off
+
+
+class AndroidApp(BaseModel):
+    """An Android app that shares our passkeys: listed in `/.well-known/assetlinks.json`, and
+    its signing certificates' `android:apk-key-hash:` origins are allowed."""
+
+    package_name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
+    # SHA-256 of the signing certificate, `AB:CD:...` as `keytool -list -v` prints it.
+    sha256_cert_fingerprints: list[str] = Field(min_length=1)
+
+    @field_validator("sha256_cert_fingerprints")
+    @classmethod
+    def _colon_hex(cls, fingerprints: list[str]) -> list[str]:
+        upper = [f.strip().upper() for f in fingerprints]
+        for fingerprint in upper:
+            if not re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", fingerprint):
+                raise ValueError("a SHA-256 fingerprint is 32 hex bytes separated by ':'")
+        return upper
+
+    def origins(self) -> list[str]:
+        """The WebAuthn origins this app's passkey requests carry."""
+        return [
+            "android:apk-key-hash:"
+            + base64.urlsafe_b64encode(bytes.fromhex(f.replace(":", ""))).decode().rstrip("=")
+            for f in self.sha256_cert_fingerprints
+        ]
+
+
+class PasskeySettings(BaseModel):
+    """The WebAuthn relying party (docs/passkeys-and-step-up.md)."""
+
+    # The domain passkeys belong to: the site's host or a parent domain of it (never an IP).
+    rp_id: str = "localhost"
+    rp_name: str = "keyturn"
+    # Web origins allowed to use passkeys (`https://shop.example`). Empty while `rp_id` is
+    # `localhost`: any `http://localhost:<port>` (development). Android apps' origins come from
+    # `android_apps`; native iOS apps use the web origin of `rp_id`.
+    origins: list[str] = []
+    challenge_ttl: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    # Sign-in options handed out per client address (`limits` rate strings, ';'-separated);
+    # each is a stored challenge. Pages with passkey autofill ask once per visit.
+    login_options_per_ip: str = "3000/hour"
+    # `TEAMID.bundle.id` of iOS apps: `/.well-known/apple-app-site-association` webcredentials.
+    apple_app_ids: list[str] = []
+    android_apps: list[AndroidApp] = []
+
+    @field_validator("rp_id")
+    @classmethod
+    def _domain(cls, rp_id: str) -> str:
+        rp_id = rp_id.strip().lower()
+        label = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+        if not re.fullmatch(rf"{label}(\.{label})*", rp_id):
+            raise ValueError("rp_id is a domain name (e.g. shop.example), not a URL or an IP")
+        if re.fullmatch(r"[0-9.]+", rp_id):
+            raise ValueError("rp_id cannot be an IP address (WebAuthn refuses them)")
+        return rp_id
+
+    @field_validator("apple_app_ids")
+    @classmethod
+    def _app_ids(cls, app_ids: list[str]) -> list[str]:
+        for app_id in app_ids:
+            if not re.fullmatch(r"[A-Z0-9]{10}\.[A-Za-z0-9.-]+", app_id):
+                raise ValueError(f"{app_id!r} is not TEAMID.bundle.id")
+        return app_ids
+
+    @model_validator(mode="after")
+    def _origins_match_rp_id(self) -> PasskeySettings:
+        for origin in self.origins:
+            parts = urlsplit(origin)
+            host = parts.hostname or ""
+            if (
+                parts.scheme not in ("https", "http")
+                or parts.path
+                or parts.query
+                or (parts.scheme == "http" and host != "localhost")
+            ):
+                raise ValueError(
+                    f"passkey origin {origin!r}: https://host[:port] (http only for localhost)"
+                )
+            if host != self.rp_id and not host.endswith("." + self.rp_id):
+                raise ValueError(f"passkey origin {origin!r} is not on rp_id {self.rp_id!r}")
+        return self
+
+    def allows_origin(self, origin: str) -> bool:
+        """Whether a ceremony from `origin` (clientDataJSON's) may use our passkeys."""
+        if origin in self.origins:
+            return True
+        if any(origin in app.origins() for app in self.android_apps):
+            return True
+        if self.origins or self.rp_id != "localhost":
+            return False
+        parts = urlsplit(origin)
+        return f"{parts.scheme}://{parts.netloc}" == origin and parts.hostname == "localhost"
 
 
 class FileSettings(BaseModel):
@@ -260,6 +358,7 @@ class Settings(BaseSettings):
     files: FileSettings = FileSettings()
     usage: UsageSettings = UsageSettings()
     jobpsych: JobPsychSettings = JobPsychSettings()
+    passkeys: PasskeySettings = PasskeySettings()
 
     @field_validator("compat", mode="before")
     @classmethod

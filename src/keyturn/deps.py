@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.auth.phone.otp import Otp
+from keyturn.auth.stepup import service as stepup
 from keyturn.config import Settings
 from keyturn.db import MAX_ID, Databases
 from keyturn.errors import Forbidden, Unauthorized, UnknownMarket
@@ -156,3 +157,23 @@ async def get_otp(request: Request) -> Otp:
 
 OtpDep = Annotated[Otp, Depends(get_otp)]
 UserAgent = Annotated[str | None, Header(include_in_schema=False)]
+
+
+async def get_recent_caller(db: Db, settings: SettingsDep, caller: Caller) -> sessions.Principal:
+    """A caller whose token proves identity recently (RFC 9470 step-up), else 401
+    `insufficient_user_authentication` naming the ways to re-authenticate."""
+    await stepup.require_recent(db, settings, caller=caller)
+    return caller
+
+
+# For actions that could take an account over: passkeys, password, email or phone, second
+# factors, deleting the account (docs/passkeys-and-step-up.md).
+StepUp = Annotated[sessions.Principal, Depends(get_recent_caller)]
+# The OpenAPI `responses` entry of a route that takes `StepUp`.
+STEP_UP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "Signed out, or the sign-in proof is too old: "
+        '`WWW-Authenticate: Bearer error="insufficient_user_authentication"` with `max_age`; '
+        "re-authenticate (`POST /auth/reauthenticate`) and retry"
+    }
+}

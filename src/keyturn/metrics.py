@@ -44,6 +44,7 @@ RATE_LIMITED = Counter(
 SIGN_IN_OUTCOMES: dict[str, tuple[str, ...]] = {
     "phone": ("ok", "wrong_code", "expired", "throttled", "disabled"),
     "password": ("ok", "invalid_credentials", "throttled", "disabled"),
+    "passkey": ("ok", "refused", "throttled", "disabled"),
 }
 SMS_REFUSALS = (
     "cooldown",

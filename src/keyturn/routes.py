@@ -16,19 +16,23 @@ def streamed_bodies(settings: Settings) -> frozenset[tuple[str, str]]:
 
 
 def root_routers() -> list[APIRouter]:
+    from keyturn.auth.passkeys.router import wellknown_router as passkey_wellknown
     from keyturn.sessions.router import wellknown_router
     from keyturn.system.router import router as system
     from keyturn.web.router import router as web
 
-    return [system, wellknown_router, web]
+    return [system, wellknown_router, passkey_wellknown, web]
 
 
 def api_routers() -> list[APIRouter]:
     from keyturn.addresses.router import router as addresses
     from keyturn.auth.linking.router import router as auth_link
+    from keyturn.auth.passkeys.router import profile_router as profile_passkeys
+    from keyturn.auth.passkeys.router import router as auth_passkeys
     from keyturn.auth.password.router import router as auth_password
     from keyturn.auth.phone.router import router as auth_phone
     from keyturn.auth.router import router as auth
+    from keyturn.auth.stepup.router import router as auth_stepup
     from keyturn.cart.router import router as cart
     from keyturn.catalog.router import admin_router as admin_catalog
     from keyturn.catalog.router import router as catalog
@@ -48,8 +52,11 @@ def api_routers() -> list[APIRouter]:
         auth,
         auth_password,
         auth_link,
+        auth_passkeys,
+        auth_stepup,
         sessions,
         users,
+        profile_passkeys,
         admin_users,
         notify,
         catalog,

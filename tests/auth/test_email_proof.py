@@ -13,14 +13,17 @@ from fastapi import FastAPI
 
 from tests.factories import (
     STRONG_PASSWORD,
+    add_passkey,
     auth,
     latest_code,
     login,
     new_email,
     new_phone,
+    passkey_sign_in,
     register,
     sign_in,
 )
+from tests.harness.authenticator import SoftAuthenticator
 from tests.system.test_errors import assert_problem
 
 US = {"X-Market": "us"}
@@ -143,13 +146,16 @@ async def test_stranger_who_registered_your_email_and_added_a_phone_keeps_nothin
     client: httpx.AsyncClient,
 ) -> None:
     """The variant of item 2: the attacker registers the victim's address with a password of
-    their own (allowed: nobody proved it yet) and adds their phone."""
+    their own (allowed: nobody proved it yet) and adds their phone and a passkey."""
     victim_email = new_email()
     attacker_phone = new_phone()
     planted = await register(client, victim_email, ATTACKER_PASSWORD)
     await link_phone(client, planted["access_token"], attacker_phone)
+    attackers_passkey = SoftAuthenticator()
+    await add_passkey(client, planted["access_token"], attackers_passkey)
     second_device = await sign_in(client, attacker_phone)
     assert second_device["user"]["id"] == planted["user"]["id"]
+    assert (await passkey_sign_in(client, attackers_passkey)).status_code == 200
 
     # The victim's sign-up is refused (the address has an account); the answer says how to
     # take it back.
@@ -173,6 +179,8 @@ async def test_stranger_who_registered_your_email_and_added_a_phone_keeps_nothin
         assert refresh.status_code == 401
     assert (await login(client, victim_email, ATTACKER_PASSWORD)).status_code == 401
 
+    by_passkey = await passkey_sign_in(client, attackers_passkey)
+    assert_problem(by_passkey, 400, "passkey.not_recognized")
     by_phone = await sign_in(client, attacker_phone)
     assert by_phone["user"]["id"] != planted["user"]["id"]
     assert by_phone["is_new_user"] is True and by_phone["user"]["email"] is None
@@ -184,6 +192,8 @@ async def test_stranger_who_registered_your_email_and_added_a_phone_keeps_nothin
     assert mine["phone_number"] is None and mine["is_verified"] is False
     assert mine["email_verified"] is True
     token = signed.json()["access_token"]
+    passkeys = await client.get("/api/v1/profile/passkeys", headers=auth(token))
+    assert passkeys.json()["items"] == []
     assert (
         await client.post("/api/v1/profile/addresses", json=HOME, headers=auth(token))
     ).status_code == 201

@@ -25,6 +25,12 @@ EVENTS = {
     "seed.imported",
     "email.proof_requested",
     "email.verified",
+    "passkey.added",
+    "passkey.removed",
+    "passkey.used",
+    "passkey.refused",
+    "session.reauthenticated",
+    "session.reauthentication_failed",
 }
 
 

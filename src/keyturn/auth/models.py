@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keyturn.db import Base, BigId, UtcDateTime, utcnow
@@ -57,3 +57,46 @@ class EmailProof(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Passkey(Base):
+    """A WebAuthn credential a user registered: it signs them in on its own (a first factor,
+    user verification required). Found by `credential_id` when the browser or phone offers it."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # base64url of the raw credential id (at most 1023 bytes).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE_Key
+    # base64url of the WebAuthn `user.id` the authenticator stored with the credential.
+    user_handle: Mapped[str] = mapped_column(String(88))
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    aaguid: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(100))
+    # Backup eligible: a synced (multi-device) passkey; its counter may legitimately repeat.
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    backed_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PasskeyChallenge(Base):
+    """An open WebAuthn challenge, in the market database so every instance sees it.
+    Single-use: answering deletes it, whether or not the answer verifies."""
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex
+    purpose: Mapped[str] = mapped_column(String(16))  # register | login | reauth
+    # register and reauth: the session that asked; its answer must come from that session.
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    user_handle: Mapped[str | None] = mapped_column(String(88))  # register: `user.id` offered
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

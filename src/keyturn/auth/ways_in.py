@@ -1,4 +1,4 @@
-"""Every way into an account besides its email and password: the phone today; passkeys,
+"""Every way into an account besides its email and password: the phone and passkeys today;
 Apple/Google identities and second factors when they land (DESIGN §13).
 
 A completed password reset of an address nobody had proven is its first proof
@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.auth.models import EmailProof
+from keyturn.auth.models import EmailProof, Passkey
 from keyturn.users.models import User
 
 
@@ -23,7 +23,10 @@ async def remove_all(db: AsyncSession, *, user: User) -> list[str]:
         user.phone_number = None
         user.is_verified = False
         removed.append("phone")
-    # passkeys, identities, second factors: delete their rows of `user.id` here, and name them.
+    passkeys = await db.execute(delete(Passkey).where(Passkey.user_id == user.id))
+    if passkeys.rowcount:  # type: ignore[attr-defined]
+        removed.append("passkeys")
+    # identities, second factors: delete their rows of `user.id` here, and name them.
     await db.execute(delete(EmailProof).where(EmailProof.user_id == user.id))
     await db.flush()
     return removed

@@ -58,6 +58,17 @@ class IssuedTokens:
 
 
 @dataclass(frozen=True)
+class AccessToken:
+    """An access token issued without a new refresh token (after a re-authentication)."""
+
+    access_token: str
+    expires_in: int
+    session_id: str
+    auth_time: int
+    amr: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Device:
     """What a sign-in request tells about the device it comes from."""
 
@@ -197,6 +208,47 @@ async def refresh(
     )
     await db.flush()
     return issued, user
+
+
+async def record_proof(
+    db: AsyncSession,
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    caller: Principal,
+    amr: tuple[str, ...],
+) -> AccessToken:
+    """The caller proved who they are again (step-up): the session's `auth_time` and `amr`
+    are renewed and a new access token carries them; the refresh token is unchanged, and
+    later refreshes keep the new proof (flushed, not committed)."""
+    session = await db.scalar(
+        select(Session).where(Session.id == caller.session_id).with_for_update()
+    )
+    user = await db.get(User, caller.user_id)
+    if session is None or user is None or session.revoked_at is not None:
+        raise Unauthorized("The session has ended; sign in again.")
+    session.auth_time = utcnow()
+    session.amr = " ".join(amr)
+    session.last_seen_at = session.auth_time
+    await db.flush()
+    token, expires_in = issue_access_token(
+        settings,
+        keyring,
+        user_id=user.id,
+        session_id=session.id,
+        market=caller.market,
+        role=user.role,
+        session_expires_at=session.expires_at,
+        auth_time=session.auth_time,
+        amr=amr,
+    )
+    return AccessToken(
+        access_token=token,
+        expires_in=expires_in,
+        session_id=session.id,
+        auth_time=int(session.auth_time.timestamp()),
+        amr=amr,
+    )
 
 
 async def _revoke(db: AsyncSession, session: Session, *, reason: str, now: datetime) -> None:

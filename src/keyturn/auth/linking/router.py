@@ -15,7 +15,16 @@ from keyturn.auth.schemas import (
     SendVerificationIn,
     SendVerificationOut,
 )
-from keyturn.deps import Caller, ClientIp, Db, Limiter, OtpDep, SettingsDep
+from keyturn.deps import (
+    STEP_UP_RESPONSES,
+    Caller,
+    ClientIp,
+    Db,
+    Limiter,
+    OtpDep,
+    SettingsDep,
+    StepUp,
+)
 from keyturn.users.schemas import UserRead
 
 router = APIRouter(prefix="/auth/link", tags=["account linking"])
@@ -33,6 +42,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     "the address must be yours. The answer is the same for every address (if it already has "
     "an account, its owner is told instead of sent a code). docs/email-proof.md",
     responses={
+        **STEP_UP_RESPONSES,
         409: {"description": "This account already has an email address"},
         422: {"description": "Invalid email, or the password breaks a rule"},
         429: {"description": "Too many codes for this account, address or client (Retry-After)"},
@@ -43,7 +53,7 @@ async def claim_email(
     settings: SettingsDep,
     limiter: Limiter,
     otp: OtpDep,
-    caller: Caller,
+    caller: StepUp,
     ip: ClientIp,
     background: BackgroundTasks,
     body: LinkEmailIn,
@@ -115,6 +125,7 @@ async def verify_email(
     summary="Text a code to the phone you want to add to your account",
     responses={
         **CONFLICT,
+        **STEP_UP_RESPONSES,
         422: {"description": "Not a valid phone number, or a country this market does not serve"},
         429: {"description": "Resend cooldown or SMS budget exhausted (Retry-After)"},
     },
@@ -124,7 +135,7 @@ async def send_phone_code(
     settings: SettingsDep,
     limiter: Limiter,
     otp: OtpDep,
-    caller: Caller,
+    caller: StepUp,
     ip: ClientIp,
     body: SendVerificationIn,
 ) -> SendVerificationOut:
@@ -143,14 +154,18 @@ async def send_phone_code(
     "/phone/verify",
     summary="Prove the phone with its code and add it to your account",
     description="Afterwards phone sign-in with this number reaches the same account.",
-    responses={**CONFLICT, 400: {"description": "Wrong or expired code"}},
+    responses={
+        **CONFLICT,
+        **STEP_UP_RESPONSES,
+        400: {"description": "Wrong or expired code"},
+    },
 )
 async def verify_phone(
     db: Db,
     settings: SettingsDep,
     limiter: Limiter,
     otp: OtpDep,
-    caller: Caller,
+    caller: StepUp,
     ip: ClientIp,
     body: LinkPhoneVerifyIn,
 ) -> UserRead:

@@ -16,7 +16,17 @@ from keyturn.auth.schemas import (
     ResetPasswordIn,
     TokenResponse,
 )
-from keyturn.deps import Caller, ClientIp, Db, KeyringDep, Limiter, Market, SettingsDep, UserAgent
+from keyturn.deps import (
+    STEP_UP_RESPONSES,
+    ClientIp,
+    Db,
+    KeyringDep,
+    Limiter,
+    Market,
+    SettingsDep,
+    StepUp,
+    UserAgent,
+)
 from keyturn.deps import OptionalClaims as BearerClaims
 from keyturn.sessions.service import Device
 
@@ -162,8 +172,9 @@ async def reset_password(
 
 @router.post(
     "/password/change",
-    summary="Change your password; every other session ends, this one stays",
+    summary="Change your password; every other session ends, this one stays (step-up)",
     responses={
+        **STEP_UP_RESPONSES,
         **WEAK_PASSWORD,
         400: {"description": "`current_password` is wrong, or the account has no password"},
         429: {"description": "Too many wrong current passwords (Retry-After)"},
@@ -173,7 +184,7 @@ async def change_password(
     db: Db,
     settings: SettingsDep,
     limiter: Limiter,
-    caller: Caller,
+    caller: StepUp,
     ip: ClientIp,
     body: ChangePasswordIn,
 ) -> PasswordChangedOut:

@@ -1,0 +1,50 @@
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from keyturn.auth.passkeys.schemas import CREDENTIAL_EXAMPLE, AuthenticationCredential
+from keyturn.auth.schemas import AnyPassword
+
+
+class PasswordProof(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"method": "password", "password": "correct horse"}]}
+    )
+
+    method: Literal["password"]
+    password: AnyPassword
+
+
+class SmsProof(BaseModel):
+    """A code texted to the account's own phone (`POST /auth/send-verification` with it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"method": "sms", "verification_code": "123456"}]}
+    )
+
+    method: Literal["sms"]
+    verification_code: str = Field(pattern=r"^[0-9]{4,8}$")
+
+
+class PasskeyProof(BaseModel):
+    """An answer to `POST /auth/reauthenticate/passkey/options` from one of your passkeys."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"method": "passkey", "credential": CREDENTIAL_EXAMPLE}]}
+    )
+
+    method: Literal["passkey"]
+    credential: AuthenticationCredential
+
+
+ReauthenticateIn = Annotated[PasswordProof | SmsProof | PasskeyProof, Field(discriminator="method")]
+
+
+class ReauthenticatedOut(BaseModel):
+    success: bool = True
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int
+    session_id: str
+    auth_time: int = Field(description="Now: the proof just given (Unix seconds)")
+    amr: list[str] = Field(description="The methods it used (RFC 8176)")

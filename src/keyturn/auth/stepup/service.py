@@ -1,0 +1,186 @@
+"""Step-up (RFC 9470): actions that could take an account over need a recent proof of
+identity, the access token's `auth_time`, at most `tokens.step_up_max_age` old. Otherwise the
+answer is 401 `insufficient_user_authentication` naming the methods this account can prove
+itself with, and `reauthenticate` renews the proof in the same session.
+
+The check reads the token only (no database work while it passes), so an older token stays
+refused even after its session re-authenticated: a stolen one cannot step up."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keyturn.audit import service as audit
+from keyturn.auth.passkeys import service as passkeys
+from keyturn.auth.password import hashing, throttle
+from keyturn.auth.phone import firewall
+from keyturn.auth.phone.otp import Otp, TooManyAttempts, WrongCode
+from keyturn.auth.stepup.schemas import (
+    PasskeyProof,
+    PasswordProof,
+    ReauthenticatedOut,
+    SmsProof,
+)
+from keyturn.config import API_PREFIX, Settings
+from keyturn.db import end_read, fail, utcnow
+from keyturn.errors import BadRequest, Unauthorized
+from keyturn.ratelimit import RateLimiter
+from keyturn.sessions import service as sessions
+from keyturn.sessions.keys import Keyring
+from keyturn.users import service as users
+from keyturn.users.models import User
+
+
+class InsufficientAuthentication(Unauthorized):
+    """The action needs a more recent proof of identity; re-authenticate (RFC 9470)."""
+
+    code = "auth.insufficient_user_authentication"
+
+    def __init__(self, detail: str, *, max_age: int, methods: list[str]) -> None:
+        super().__init__(
+            detail,
+            max_age=max_age,
+            methods=methods,
+            reauthenticate=f"{API_PREFIX}/auth/reauthenticate",
+        )
+        self.headers["WWW-Authenticate"] = (
+            f'Bearer error="insufficient_user_authentication", max_age={max_age}'
+        )
+
+
+class ReauthenticationFailed(BadRequest):
+    """The password given to re-authenticate is wrong; the session stays as it was."""
+
+    code = "auth.reauthentication_failed"
+
+
+class MethodUnavailable(BadRequest):
+    """The account has no such way to prove who it is (no password, no phone, no passkey)."""
+
+    code = "auth.reauthentication_method_unavailable"
+
+
+async def require_recent(
+    db: AsyncSession, settings: Settings, *, caller: sessions.Principal
+) -> None:
+    """Pass if the caller's token proves identity recently enough, else refuse (401)."""
+    max_age = int(settings.tokens.step_up_max_age.total_seconds())
+    if utcnow().timestamp() - caller.auth_time <= max_age:
+        return
+    user = await users.get_user(db, caller.user_id)
+    raise InsufficientAuthentication(
+        f"Confirm it is you: sign-in proof older than {max_age // 60} minutes. "
+        "Re-authenticate with one of `methods`, then retry with the new access token.",
+        max_age=max_age,
+        methods=await methods_for(db, user),
+    )
+
+
+async def methods_for(db: AsyncSession, user: User) -> list[str]:
+    """The ways this account can prove who it is again (`method` of `reauthenticate`)."""
+    methods = []
+    if user.password_hash is not None:
+        methods.append("password")
+    if user.phone_number is not None:
+        methods.append("sms")
+    if await passkeys.has_passkeys(db, user_id=user.id):
+        methods.append("passkey")
+    return methods
+
+
+async def reauthenticate(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    otp: Otp,
+    caller: sessions.Principal,
+    proof: PasswordProof | SmsProof | PasskeyProof,
+    ip: str | None,
+) -> ReauthenticatedOut:
+    """Check the proof, renew the session's `auth_time` and `amr`, issue an access token."""
+    user = await users.get_user(db, caller.user_id)
+    if isinstance(proof, PasswordProof):
+        amr = await _password(db, settings, limiter, caller, user, proof.password, ip)
+    elif isinstance(proof, SmsProof):
+        amr = await _sms(db, settings, limiter, otp, caller, user, proof.verification_code, ip)
+    else:
+        amr = await passkeys.prove(
+            db, settings=settings, caller=caller, credential=proof.credential.model_dump(), ip=ip
+        )
+    token = await sessions.record_proof(db, settings, keyring, caller=caller, amr=amr)
+    audit.record(
+        db,
+        "session.reauthenticated",
+        user_id=user.id,
+        session_id=caller.session_id,
+        ip=ip,
+        method=proof.method,
+    )
+    await db.commit()
+    return ReauthenticatedOut(
+        access_token=token.access_token,
+        expires_in=token.expires_in,
+        session_id=token.session_id,
+        auth_time=token.auth_time,
+        amr=list(token.amr),
+    )
+
+
+async def _password(
+    db: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    caller: sessions.Principal,
+    user: User,
+    password: str,
+    ip: str | None,
+) -> tuple[str, ...]:
+    if user.password_hash is None:
+        raise MethodUnavailable("This account has no password; use another method.")
+    account = user.email or f"user:{user.id}"
+    await throttle.begin_attempt(limiter, settings, market=caller.market, account=account, ip=ip)
+    await end_read(db)
+    ok, _ = await hashing.check_password(password, user.password_hash)
+    if not ok:
+        await throttle.failed(limiter, settings, ip=ip)
+        await _failed(db, caller, ip, "password", ReauthenticationFailed("Wrong password."))
+    await throttle.succeeded(limiter, settings, market=caller.market, account=account)
+    return ("pwd",)
+
+
+async def _sms(
+    db: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    otp: Otp,
+    caller: sessions.Principal,
+    user: User,
+    code: str,
+    ip: str | None,
+) -> tuple[str, ...]:
+    if user.phone_number is None:
+        raise MethodUnavailable("This account has no phone number; use another method.")
+    await firewall.spend_verify_budget(limiter, settings, ip=ip)
+    try:
+        await otp.consume(db, phone=user.phone_number, code=code, ip=ip)
+    except (WrongCode, TooManyAttempts) as refused:
+        await _failed(db, caller, ip, "sms", refused)
+    return ("sms",)
+
+
+async def _failed(
+    db: AsyncSession, caller: sessions.Principal, ip: str | None, method: str, error: Exception
+) -> NoReturn:
+    audit.record(
+        db,
+        "session.reauthentication_failed",
+        user_id=caller.user_id,
+        session_id=caller.session_id,
+        ip=ip,
+        method=method,
+    )
+    await fail(db, error)
