@@ -9,22 +9,9 @@
     async def recommendations(user: Annotated[VerifiedToken, Depends(require_user)]): ...
 
 `verify(token)` returns a `VerifiedToken` or raises `InvalidToken`; nothing in between.
-The signature must verify under an Ed25519 key from keyturn's `/.well-known/jwks.json` (looked
-up by `kid` in our cache only, never a key or URL named by the token), the algorithm is pinned
-to EdDSA, and `exp iss aud sub sid mkt role` are required (5 s leeway for `exp`/`nbf`).
-
-Keys are cached for `jwks_ttl` seconds. A token with a `kid` the cache does not know triggers
-one refetch, at most once per 30 s, so a key rotation is learnt on its first token and a flood
-of made-up kids costs keyturn one request per 30 s; concurrent callers share one fetch. If
-keyturn cannot be reached (retried every 5 s), known keys keep verifying for `jwks_max_stale`
-seconds past the TTL; after that, before the first fetch succeeds, or for a kid that could not
-be looked up, `KeyturnUnavailable` (a subclass of `InvalidToken`; the dependency answers 503:
-fail closed).
-
-Trade-off: JWKS-only verification cannot see logouts, so a signed-out token is accepted until
-it expires (15 minutes at most). `introspect=True` also asks `POST /api/v1/auth/verify-token`,
-so a revoked session is refused on its next request, at the cost of one round trip to keyturn
-per verification (and the route fails closed with 503 while keyturn is down).
+`KeyturnUnavailable` (an `InvalidToken`) means keyturn's keys could not be had: the dependency
+answers 503 (fail closed). What is checked, how keys are cached and rotated, and the JWKS-only
+versus `introspect=True` trade-off: docs/verifying-tokens-in-other-services.md.
 """
 
 import asyncio

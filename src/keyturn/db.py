@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -55,6 +56,12 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def dialect_insert(db: AsyncSession, table: Any) -> Any:
+    """`INSERT ... ON CONFLICT` for the session's backend (PostgreSQL or SQLite)."""
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 class Base(DeclarativeBase):
@@ -132,9 +139,6 @@ class Databases:
 
     def session(self, market: str) -> AsyncSession:
         return self.sessionmakers[market]()
-
-    def is_postgres(self, market: str) -> bool:
-        return self.urls[market].startswith("postgresql")
 
     async def ping(self, market: str) -> bool:
         try:

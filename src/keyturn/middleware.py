@@ -20,7 +20,7 @@ from keyturn.problems import app_error_response, problem
 log = get_logger("keyturn.http")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Static pages may be cached; API answers may not (DESIGN §5).
+# Static pages may be cached; API answers may not (docs/errors-and-logging.md).
 _CACHEABLE_PREFIXES = ("/app/static/",)
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 

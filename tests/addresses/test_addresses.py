@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.factories import auth, sign_in, start_guest
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 HOME = {
     "label": "Home",

@@ -22,7 +22,7 @@ from tests.factories import (
     sign_in,
     start_guest,
 )
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 async def claim_email(

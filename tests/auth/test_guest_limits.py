@@ -34,7 +34,7 @@ from tests.factories import (
     upload,
 )
 from tests.harness.server import KEYTURN, LiveServer
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
 

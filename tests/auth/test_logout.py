@@ -1,4 +1,5 @@
-"""Logout is per session and immediate; it never touches the account (seed bug, DESIGN §12)."""
+"""Logout is per session and immediate; it never touches the account (the seed's bug:
+docs/tokens-and-sessions.md)."""
 
 import httpx
 

@@ -12,7 +12,7 @@ from keyturn.audit.models import AuditEvent
 from keyturn.auth.password.hashing import hash_password
 from keyturn.users.models import User
 from tests.factories import STRONG_PASSWORD, auth, login, new_email, register
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 async def _user_by_email(app: FastAPI, email: str, market: str = "us") -> User | None:

@@ -17,7 +17,7 @@ from keyturn.db import utcnow
 from tests.conftest import http_client
 from tests.factories import STRONG_PASSWORD, auth, login, new_email, register
 from tests.harness.smtp import SmtpServer
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 NEW_PASSWORD = "fresh start 🌱 today"
 

@@ -14,7 +14,7 @@ from keyturn.config import Settings
 from tests.conftest import http_client
 from tests.factories import STRONG_PASSWORD, login, new_email, register
 from tests.harness.redis import RedisServer
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from keyturn.app import create_app
 from keyturn.config import Settings
 from tests.factories import STRONG_PASSWORD, auth, latest_code, new_email, new_phone, register
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 SECURE = "__Host-keyturn_refresh"
 DEV = "keyturn_refresh"

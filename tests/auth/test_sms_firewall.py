@@ -7,7 +7,7 @@ import pytest
 from keyturn.app import create_app
 from tests.conftest import http_client
 from tests.factories import new_phone
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 def tight(make_settings, **extra):

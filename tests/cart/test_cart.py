@@ -16,7 +16,7 @@ from tests.factories import (
     open_shop,
     sign_in,
 )
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.factories import add_to_cart, auth, new_phone, open_shop, sign_in, start_guest
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 @pytest.fixture

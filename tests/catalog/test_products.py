@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.factories import auth, create_product, make_admin, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
 NAN, INF = float("nan"), float("inf")

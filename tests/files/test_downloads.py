@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import auth, sign_in, upload
 from tests.files import samples
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 async def test_download_returns_the_exact_bytes_as_a_nosniff_attachment(

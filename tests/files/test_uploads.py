@@ -18,7 +18,7 @@ from keyturn.files.storage import Storage, make_storage
 from tests.conftest import http_client
 from tests.factories import auth, sign_in, upload
 from tests.files import samples
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 MiB = 1024 * 1024
 # Checks that never reach the storage backend run on the local one only (see conftest).

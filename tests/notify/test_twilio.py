@@ -25,7 +25,7 @@ from keyturn.config import ConfigError, Settings, load_settings
 from keyturn.notify import twilio
 from tests.conftest import http_client
 from tests.factories import new_phone
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 ACCOUNT = "AC" + "a" * 32
 TOKEN = "test-auth-token-0123456789"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from keyturn.catalog.models import Sku
 from keyturn.orders.models import Order, OrderItem, OutboxEvent
 from tests.factories import add_to_cart, auth, create_product, make_admin, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 ADDRESS = {
     "full_name": "Aida Bekova",

@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import add_to_cart, auth, create_product, make_admin, sign_in
 from tests.orders.test_checkout import checkout, stock_of
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from keyturn.db import migrate
 from tests.conftest import base_settings, http_client
 from tests.factories import auth, sign_in
 from tests.harness.postgres import PostgresCluster
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from keyturn.config import Settings
 from tests.conftest import http_client
 from tests.factories import PDF_BYTES, auth, new_phone, sign_in, upload
 from tests.harness.server import LiveServer
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -5,15 +5,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from tests.conftest import http_client
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["code"] == code
-    assert {"type", "title", "detail"} <= body.keys()
-    return body
+from tests.problems import assert_problem
 
 
 async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from keyturn.config import ConfigError, load_settings
 from keyturn.notify import outbox
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 async def _seed_outbox(app, market: str, phone: str) -> None:

@@ -15,7 +15,7 @@ from keyturn.config import Settings, UsageSettings
 from keyturn.usage.models import UsageCounter
 from tests.conftest import http_client
 from tests.factories import auth, make_admin, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 async def counters(client: httpx.AsyncClient, token: str) -> list[dict]:

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from keyturn.audit.models import AuditEvent
 from tests.factories import auth, make_admin, new_phone, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 async def test_disabling_ends_every_session_and_blocks_sign_in(app, client) -> None:

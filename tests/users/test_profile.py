@@ -1,7 +1,7 @@
 import pytest
 
 from tests.factories import auth, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 async def test_profile_changes_are_saved(client) -> None:

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.factories import auth, open_shop, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
 """Cart: one per user, one line per SKU. Every write is race-free without locks: the cart row
-and its lines are upserts on unique constraints, so two devices adding at once sum up."""
+and its lines are upserts on unique constraints, so two devices adding at once sum up.
+
+The cart's lock protocol lives here, both sides of it: writers share-lock the cart row
+(`ensure_cart`), checkout locks it exclusively (`lock_for_checkout`), so a line changed during
+a checkout is either in the order or still in the cart, never lost."""
 
 from __future__ import annotations
 
@@ -7,14 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.cart.models import MAX_QUANTITY, Cart, CartItem
 from keyturn.cart.schemas import CartLine, CartRead
 from keyturn.catalog import service as catalog
 from keyturn.catalog.models import Product, Sku
-from keyturn.db import utcnow
+from keyturn.db import dialect_insert, utcnow
 from keyturn.errors import Invalid, NotFound
 
 
@@ -34,13 +37,6 @@ class CartItemNotFound(NotFound):
     """No such line in the caller's cart (someone else's line is not found either)."""
 
     code = "cart.item_not_found"
-
-
-def dialect_insert(db: AsyncSession, table: Any) -> Any:
-    """`INSERT ... ON CONFLICT` for the session's backend (PostgreSQL or SQLite)."""
-    assert db.bind is not None
-    dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 async def ensure_cart(db: AsyncSession, user_id: int) -> int:
@@ -201,10 +197,32 @@ async def remove_item(db: AsyncSession, *, user_id: int, item_id: int, currency:
 
 async def clear_cart(db: AsyncSession, *, user_id: int, currency: str) -> CartRead:
     cart_id = await ensure_cart(db, user_id)
-    await db.execute(delete(CartItem).where(CartItem.cart_id == cart_id))
+    await empty_cart(db, cart_id=cart_id)
     view = await cart_view(db, cart_id=cart_id, currency=currency)
     await db.commit()
     return view
+
+
+async def lock_for_checkout(db: AsyncSession, *, user_id: int) -> int | None:
+    """The user's cart id, locked FOR UPDATE until commit (None: no cart). A second checkout
+    of the same cart queues here and then finds it empty; cart writes wait for it."""
+    return await db.scalar(select(Cart.id).where(Cart.user_id == user_id).with_for_update())
+
+
+async def checkout_lines(db: AsyncSession, *, cart_id: int) -> list[Any]:
+    """The locked cart's lines: `sku_id, quantity, code, product_id, name`."""
+    rows = await db.execute(
+        select(CartItem.sku_id, CartItem.quantity, Sku.code, Sku.product_id, Product.name)
+        .join(Sku, Sku.id == CartItem.sku_id)
+        .join(Product, Product.id == Sku.product_id)
+        .where(CartItem.cart_id == cart_id)
+    )
+    return list(rows.all())
+
+
+async def empty_cart(db: AsyncSession, *, cart_id: int) -> None:
+    """Remove every line of the cart (executed, not committed)."""
+    await db.execute(delete(CartItem).where(CartItem.cart_id == cart_id))
 
 
 async def merge_guest(db: AsyncSession, *, guest_id: int, user_id: int) -> None:

@@ -134,16 +134,6 @@ async def find_sku(db: AsyncSession, sku_id: int) -> tuple[Sku, Product] | None:
     return (row[0], row[1]) if row else None
 
 
-async def active_skus(db: AsyncSession, product_id: int) -> list[Sku]:
-    return list(
-        await db.scalars(
-            select(Sku)
-            .where(Sku.product_id == product_id, Sku.is_active.is_(True))
-            .order_by(Sku.id)
-        )
-    )
-
-
 # --- admin -------------------------------------------------------------------------------
 
 

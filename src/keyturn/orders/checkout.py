@@ -19,11 +19,11 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.addresses import service as addresses
-from keyturn.cart.models import Cart, CartItem
+from keyturn.cart import service as cart
 from keyturn.catalog.models import Product, Sku
 from keyturn.errors import Conflict, Forbidden, Invalid
 from keyturn.orders import service as orders
@@ -131,6 +131,37 @@ async def _take_stock(
     return prices, failed
 
 
+def _items(
+    lines: list[Any], quantities: dict[int, int], prices: dict[int, Decimal]
+) -> list[OrderItem]:
+    """One order line per SKU, with the name and code as they are now (snapshots)."""
+    described = {line.sku_id: line for line in lines}
+    return [
+        OrderItem(
+            sku_id=sku_id,
+            product_id=described[sku_id].product_id,
+            sku_code=described[sku_id].code,
+            product_name=described[sku_id].name,
+            quantity=quantity,
+            unit_price=prices[sku_id],
+            line_total=prices[sku_id] * quantity,
+        )
+        for sku_id, quantity in sorted(quantities.items())
+    ]
+
+
+async def _save(db: AsyncSession, order: Order, items: list[OrderItem], *, market: str) -> None:
+    """Add the order, its number and lines, its first history event and its outbox event."""
+    db.add(order)
+    await db.flush()
+    order.order_number = f"{market.upper()}-{1000 + order.id:06d}"
+    for item in items:
+        item.order_id = order.id
+    db.add_all(items)
+    orders.record_status(db, order, actor="customer", actor_user_id=order.user_id)
+    orders.announce(db, "order.created", order, items=len(items))
+
+
 async def place_order(
     db: AsyncSession,
     *,
@@ -144,20 +175,11 @@ async def place_order(
     if caller.role == "guest":
         raise GuestCannotOrder("Sign in to place an order.")
     fingerprint = request_fingerprint(body)
-    cart_id = await db.scalar(
-        select(Cart.id).where(Cart.user_id == caller.user_id).with_for_update()
-    )
+    cart_id = await cart.lock_for_checkout(db, user_id=caller.user_id)
     replay = await _replay(db, user_id=caller.user_id, key=idempotency_key, fingerprint=fingerprint)
     if replay is not None:
         return replay, False
-    lines = (
-        await db.execute(
-            select(CartItem.sku_id, CartItem.quantity, Sku.code, Sku.product_id, Product.name)
-            .join(Sku, Sku.id == CartItem.sku_id)
-            .join(Product, Product.id == Sku.product_id)
-            .where(CartItem.cart_id == cart_id)
-        )
-    ).all()
+    lines = await cart.checkout_lines(db, cart_id=cart_id) if cart_id is not None else []
     if cart_id is None or not lines:
         raise CartEmpty("The cart is empty.")
     address = await _shipping_address(db, user_id=caller.user_id, body=body)
@@ -169,20 +191,7 @@ async def place_order(
     if failed:
         await db.rollback()
         raise OutOfStock("Some items are out of stock; nothing was ordered.", lines=failed)
-
-    described = {line.sku_id: line for line in lines}
-    items = [
-        OrderItem(
-            sku_id=sku_id,
-            product_id=described[sku_id].product_id,
-            sku_code=described[sku_id].code,
-            product_name=described[sku_id].name,
-            quantity=quantity,
-            unit_price=prices[sku_id],
-            line_total=prices[sku_id] * quantity,
-        )
-        for sku_id, quantity in sorted(quantities.items())
-    ]
+    items = _items(lines, quantities, prices)
     total = sum((item.line_total for item in items), Decimal("0"))
     if total > MAX_TOTAL:
         await db.rollback()
@@ -199,14 +208,7 @@ async def place_order(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
     )
-    db.add(order)
-    await db.flush()
-    order.order_number = f"{market.upper()}-{1000 + order.id:06d}"
-    for item in items:
-        item.order_id = order.id
-    db.add_all(items)
-    orders.record_status(db, order, actor="customer", actor_user_id=caller.user_id)
-    orders.announce(db, "order.created", order, items=len(items))
-    await db.execute(delete(CartItem).where(CartItem.cart_id == cart_id))
+    await _save(db, order, items, market=market)
+    await cart.empty_cart(db, cart_id=cart_id)
     await db.commit()
     return await orders.order_read(db, order), True

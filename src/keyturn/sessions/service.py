@@ -1,6 +1,7 @@
 """Sessions: open one per signed-in device, rotate its refresh tokens, revoke it.
 
-Refresh rule (DESIGN §4). `sessions.last_redeemed_id` is the token the session redeemed last.
+Refresh rule (docs/tokens-and-sessions.md). `sessions.last_redeemed_id` is the token the
+session redeemed last.
 A token T is redeemable while the session has not moved past it, that is when
   T is the last redeemed token (a retry after a lost response), or
   T's parent is the last redeemed token (T is a child issued from it; the first token of a

@@ -10,12 +10,11 @@ import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn import metrics
 from keyturn.config import UsageSettings
-from keyturn.db import utcnow
+from keyturn.db import dialect_insert, utcnow
 from keyturn.errors import NotFound, TooManyRequests
 from keyturn.logs import get_logger
 from keyturn.usage.models import UsageCounter
@@ -84,10 +83,8 @@ async def _ensure_row(db: AsyncSession, template: UsageCounter) -> None:
         "resets_at": None,
         "updated_at": utcnow(),
     }
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await db.execute(
-        insert(UsageCounter)
+        dialect_insert(db, UsageCounter)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["user_id", "name"])
     )

@@ -22,7 +22,8 @@ class User(Base):
     profile_image_url: Mapped[str | None] = mapped_column(String(2048))
     company: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="customer")
-    # Account enabled. Only an admin changes it; logout never touches it (DESIGN §12).
+    # Account enabled. Only an admin changes it; logout never touches it
+    # (docs/tokens-and-sessions.md).
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
