@@ -140,6 +140,9 @@ class Databases:
     def session(self, market: str) -> AsyncSession:
         return self.sessionmakers[market]()
 
+    def is_postgres(self, market: str) -> bool:
+        return self.urls[market].startswith("postgresql")
+
     async def ping(self, market: str) -> bool:
         try:
             async with asyncio.timeout(3), self.engines[market].connect() as conn:

@@ -13,7 +13,7 @@ from keyturn.app import create_app
 from keyturn.config import Settings
 from tests.conftest import http_client
 from tests.factories import latest_code, new_phone
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
 OWNER_IP = "198.51.100.20"

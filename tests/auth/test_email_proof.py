@@ -24,7 +24,7 @@ from tests.factories import (
     sign_in,
 )
 from tests.harness.authenticator import SoftAuthenticator
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
 ATTACKER_PASSWORD = "attacker 🦹 passphrase"

@@ -26,7 +26,7 @@ from tests.factories import (
     start_guest,
 )
 from tests.harness.authenticator import SoftAuthenticator
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
 

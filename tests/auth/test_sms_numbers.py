@@ -14,7 +14,7 @@ from keyturn.config import Settings
 from keyturn.notify.models import DevMessage
 from tests.conftest import http_client
 from tests.factories import auth, register
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 async def send(client: httpx.AsyncClient, phone: str, market: str) -> httpx.Response:

@@ -29,7 +29,7 @@ from tests.factories import (
     sign_in,
 )
 from tests.harness.authenticator import SoftAuthenticator
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 CHALLENGE = 'Bearer error="insufficient_user_authentication", max_age=600'
 

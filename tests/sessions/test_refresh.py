@@ -9,7 +9,7 @@ from sqlalchemy import select
 from keyturn.audit.models import AuditEvent
 from keyturn.sessions.models import Session
 from tests.factories import auth, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
 
