@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from keyturn import __version__, housekeeping, metrics
+from keyturn.auth.oauth.clients import make_oauth
 from keyturn.auth.phone.otp import Otp
 from keyturn.config import API_PREFIX, ConfigError, Settings, load_settings
 from keyturn.db import Databases
@@ -43,11 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.guests.sweep_every.total_seconds() > 0:
             storage = make_storage(settings)
             sweeping = asyncio.create_task(
-                housekeeping.sweep_forever(settings, app.state.databases, storage)
+                housekeeping.sweep_forever(settings, app.state.databases, storage, app.state.oauth)
             )
         yield
         if sweeping is not None:
             sweeping.cancel()
+        await app.state.oauth.aclose()
         await app.state.databases.dispose()
         if app.state.tracer_provider is not None:
             app.state.tracer_provider.shutdown()  # sends the spans still batched
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = Keyring(settings)
     app.state.sms = make_sms_provider(settings)
     app.state.otp = Otp(settings, secret, app.state.sms)
+    app.state.oauth = make_oauth(settings)
 
     install_error_handlers(app)
     for router in root_routers():

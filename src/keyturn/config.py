@@ -312,6 +312,61 @@ class JobPsychSettings(BaseModel):
     service_ips: list[str] = []
 
 
+class OAuthSettings(BaseModel):
+    """Sign in with Apple and Google: native id_tokens verified against the provider's JWKS
+    (docs/social-sign-in.md). A provider with no client ids is off. The URLs and issuers are
+    settings so tests (and private gateways) can point them elsewhere."""
+
+    # `aud` values accepted: the iOS bundle id and Services ID (Apple); the Android, iOS and
+    # web client ids (Google).
+    apple_client_ids: list[str] = []
+    google_client_ids: list[str] = []
+    apple_issuer: str = "https://appleid.apple.com"
+    apple_jwks_url: str = "https://appleid.apple.com/auth/keys"
+    apple_token_url: str = "https://appleid.apple.com/auth/token"  # noqa: S105 (a URL)
+    apple_revoke_url: str = "https://appleid.apple.com/auth/revoke"
+    google_issuers: list[str] = ["https://accounts.google.com", "accounts.google.com"]
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    # The Sign in with Apple key (ES256, a .p8 PEM): signs the client secret that exchanges
+    # authorization codes and revokes tokens when an account is deleted.
+    apple_team_id: str | None = None
+    apple_key_id: str | None = None
+    apple_private_key: str | None = None
+    apple_private_key_file: Path | None = None
+    # Refuse id_tokens without a nonce the client sent with the request (replay defence).
+    require_nonce: bool = True
+    # An id_token issued longer ago than this is refused, whatever its `exp` says.
+    max_token_age: timedelta = timedelta(minutes=10)
+    jwks_ttl: timedelta = timedelta(hours=6)
+    # An unknown `kid` refetches the JWKS at most this often (key rotation, bounded).
+    jwks_refetch_after: timedelta = timedelta(seconds=30)
+    http_timeout: float = Field(default=5.0, gt=0)
+
+    def client_ids(self, provider: str) -> list[str]:
+        return self.apple_client_ids if provider == "apple" else self.google_client_ids
+
+    def apple_key_pem(self) -> str | None:
+        if self.apple_private_key:
+            return self.apple_private_key
+        if self.apple_private_key_file:
+            return self.apple_private_key_file.read_text()
+        return None
+
+    @model_validator(mode="after")
+    def _apple_key_complete(self) -> OAuthSettings:
+        given = [
+            self.apple_team_id,
+            self.apple_key_id,
+            self.apple_private_key or self.apple_private_key_file,
+        ]
+        if any(given) and not all(given):
+            raise ValueError(
+                "Sign in with Apple's key needs KEYTURN_OAUTH__APPLE_TEAM_ID, "
+                "KEYTURN_OAUTH__APPLE_KEY_ID and KEYTURN_OAUTH__APPLE_PRIVATE_KEY(_FILE)"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KEYTURN_",
@@ -359,6 +414,7 @@ class Settings(BaseSettings):
     usage: UsageSettings = UsageSettings()
     jobpsych: JobPsychSettings = JobPsychSettings()
     passkeys: PasskeySettings = PasskeySettings()
+    oauth: OAuthSettings = OAuthSettings()
 
     @field_validator("compat", mode="before")
     @classmethod

@@ -1,7 +1,8 @@
 """The sweep that keeps the stores tidy, run by `keyturn purge-guests` and every
 `guests.sweep_every` inside `serve`: guests idle past `guests.idle_ttl` are deleted with what
-they own, and stored objects no file row refers to (a guest's or deleted user's files, an
-upload that crashed between its storage write and its commit) are removed."""
+they own, stored objects no file row refers to (a guest's or deleted user's files, an
+upload that crashed between its storage write and its commit) are removed, and Apple refresh
+tokens still queued for revocation are retried."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from keyturn.auth import guest
+from keyturn.auth.oauth import revocations
+from keyturn.auth.oauth.clients import OAuth, make_oauth
 from keyturn.config import Settings
 from keyturn.db import Databases, transaction, utcnow
 from keyturn.files import service as files
@@ -25,10 +28,16 @@ GUEST_BATCH = 500
 class Swept:
     guests: dict[str, int] = field(default_factory=dict)
     orphans: int = 0
+    apple_revoked: int = 0
 
 
 async def sweep(
-    settings: Settings, databases: Databases, storage: Storage, *, idle: timedelta | None = None
+    settings: Settings,
+    databases: Databases,
+    storage: Storage,
+    oauth: OAuth | None = None,
+    *,
+    idle: timedelta | None = None,
 ) -> Swept:
     """One pass over every market; each batch of guests is its own short transaction."""
     idle_since = utcnow() - (idle if idle is not None else settings.guests.idle_ttl)
@@ -44,16 +53,30 @@ async def sweep(
     swept.orphans = await files.sweep_orphans(
         databases, storage, markets=settings.market_codes, grace=settings.files.orphan_grace
     )
-    log.info("housekeeping.swept", guests=swept.guests, orphans=swept.orphans)
+    own_oauth = oauth is None
+    oauth = oauth or make_oauth(settings)
+    try:
+        swept.apple_revoked = await revocations.deliver_due(databases, settings.market_codes, oauth)
+    finally:
+        if own_oauth:
+            await oauth.aclose()
+    log.info(
+        "housekeeping.swept",
+        guests=swept.guests,
+        orphans=swept.orphans,
+        apple_revoked=swept.apple_revoked,
+    )
     return swept
 
 
-async def sweep_forever(settings: Settings, databases: Databases, storage: Storage) -> None:
+async def sweep_forever(
+    settings: Settings, databases: Databases, storage: Storage, oauth: OAuth
+) -> None:
     """The loop inside `serve`; a failed pass (a database down) is logged and retried."""
     every = settings.guests.sweep_every.total_seconds()
     while True:
         await asyncio.sleep(every)
         try:
-            await sweep(settings, databases, storage)
+            await sweep(settings, databases, storage, oauth)
         except Exception as exc:
             log.warning("housekeeping.failed", error=type(exc).__name__)

@@ -27,6 +27,7 @@ def root_routers() -> list[APIRouter]:
 def api_routers() -> list[APIRouter]:
     from keyturn.addresses.router import router as addresses
     from keyturn.auth.linking.router import router as auth_link
+    from keyturn.auth.oauth.router import router as auth_oauth
     from keyturn.auth.passkeys.router import profile_router as profile_passkeys
     from keyturn.auth.passkeys.router import router as auth_passkeys
     from keyturn.auth.password.router import router as auth_password
@@ -40,6 +41,8 @@ def api_routers() -> list[APIRouter]:
     from keyturn.notify.router import router as notify
     from keyturn.orders.router import admin_router as admin_orders
     from keyturn.orders.router import router as orders
+    from keyturn.privacy.router import admin_router as admin_privacy
+    from keyturn.privacy.router import router as privacy
     from keyturn.sessions.router import router as sessions
     from keyturn.usage.router import admin_router as admin_usage
     from keyturn.usage.router import router as usage
@@ -54,10 +57,13 @@ def api_routers() -> list[APIRouter]:
         auth_link,
         auth_passkeys,
         auth_stepup,
+        auth_oauth,
         sessions,
         users,
         profile_passkeys,
         admin_users,
+        privacy,
+        admin_privacy,
         notify,
         catalog,
         admin_catalog,

@@ -31,6 +31,10 @@ EVENTS = {
     "passkey.refused",
     "session.reauthenticated",
     "session.reauthentication_failed",
+    "account.deleted",
+    "account.exported",
+    "identity.linked",
+    "identity.unlinked",
 }
 
 

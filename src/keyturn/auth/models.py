@@ -1,6 +1,16 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keyturn.db import Base, BigId, UtcDateTime, utcnow
@@ -100,3 +110,41 @@ class PasskeyChallenge(Base):
     user_handle: Mapped[str | None] = mapped_column(String(88))  # register: `user.id` offered
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class Identity(Base):
+    """An Apple or Google account (provider, subject) that signs a user in, with the email
+    the provider showed when it was last seen (docs/social-sign-in.md)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))  # apple | google
+    subject: Mapped[str] = mapped_column(String(255))  # the provider's stable `sub`
+    client_id: Mapped[str] = mapped_column(String(255))  # the `aud` it was issued for
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    private_relay: Mapped[bool] = mapped_column(Boolean, default=False)  # Apple's relay address
+    # Apple sends the name once, at the first sign-in: kept from then on.
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    # Apple's refresh token, sealed (AES-GCM); revoked at Apple when the account goes.
+    refresh_token_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AppleRevocation(Base):
+    """An Apple refresh token to revoke at Apple (account deleted or Apple unlinked), kept
+    until Apple confirms; no user id, the account it belonged to may be gone."""
+
+    __tablename__ = "apple_revocations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(255))
+    token_sealed: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -92,7 +92,7 @@ async def upload_file(
                 storage_key=key,
             )
         except BaseException:
-            await _discard(storage, key)
+            await discard(storage, key)
             raise
     finally:
         await asyncio.to_thread(received.path.unlink, missing_ok=True)
@@ -119,7 +119,7 @@ async def _put(storage: Storage, source: Path, *, user_id: int) -> str:
         await storage.put(key, source)
     except Exception as exc:
         log.error("files.store_failed", error=type(exc).__name__, user_id=user_id)
-        await _discard(storage, key)
+        await discard(storage, key)
         raise StorageFailed("The file could not be stored; nothing was charged. Retry.") from None
     return key
 
@@ -150,7 +150,8 @@ async def _record(
     return FileRead.model_validate(row)
 
 
-async def _discard(storage: Storage, key: str) -> None:
+async def discard(storage: Storage, key: str) -> None:
+    """Remove stored bytes, best effort: what fails is an orphan the sweep removes later."""
     try:
         await storage.delete(key)
     except Exception as exc:
@@ -205,7 +206,7 @@ async def delete_file(db: AsyncSession, *, user_id: int, file_id: int, storage: 
     key = row.storage_key
     await db.delete(row)
     await db.commit()
-    await _discard(storage, key)
+    await discard(storage, key)
 
 
 async def sweep_orphans(
@@ -226,5 +227,5 @@ async def sweep_orphans(
                     )
                 )
     for key in sorted(orphans):
-        await _discard(storage, key)
+        await discard(storage, key)
     return len(orphans)

@@ -33,3 +33,6 @@ class User(Base):
     last_login: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # Set when the person deleted the account: the row stays, emptied of everything personal,
+    # so the orders kept for accounting still point at someone (docs/privacy.md).
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -27,7 +27,7 @@ class PhoneTaken(Conflict):
 
 async def get_user(db: AsyncSession, user_id: int) -> User:
     user = await db.get(User, user_id)
-    if user is None:
+    if user is None or user.deleted_at is not None:  # a deleted account's tombstone
         raise NotFound("No such user.")
     return user
 

@@ -89,6 +89,13 @@ async def _get_item(db: AsyncSession, *, user_id: int, item_id: int) -> Wishlist
 
 async def read_wishlist(db: AsyncSession, *, user_id: int) -> WishlistRead:
     wishlist_id = await ensure_wishlist(db, user_id)
+    view = await wishlist_view(db, wishlist_id=wishlist_id)
+    await db.commit()
+    return view
+
+
+async def wishlist_view(db: AsyncSession, *, wishlist_id: int) -> WishlistRead:
+    """The wishlist as this transaction sees it."""
     rows = (
         await db.execute(
             select(WishlistItem, Product)
@@ -97,7 +104,6 @@ async def read_wishlist(db: AsyncSession, *, user_id: int) -> WishlistRead:
             .order_by(WishlistItem.id)
         )
     ).all()
-    await db.commit()
     return WishlistRead(id=wishlist_id, items=[_item(i, p) for i, p in rows])
 
 

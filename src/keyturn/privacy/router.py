@@ -1,0 +1,60 @@
+"""HTTP for the person's rights over their data: delete the account, export everything."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from keyturn.auth.oauth.clients import OAuth, get_oauth
+from keyturn.deps import Admin, Caller, ClientIp, Db, Market, PathId, SettingsDep
+from keyturn.files.storage import StorageDep
+from keyturn.privacy import export as exporting
+from keyturn.privacy import service
+from keyturn.privacy.schemas import DataExport
+
+router = APIRouter(tags=["profile"])
+admin_router = APIRouter(prefix="/admin/users", tags=["admin"])
+OAuthDep = Annotated[OAuth, Depends(get_oauth)]
+
+
+@router.delete(
+    "/profile",
+    status_code=204,
+    summary="Delete your account (recent sign-in needed)",
+    description="Ends every session; deletes cart, wishlist, addresses, files, sign-in "
+    "methods and counters; keeps orders for accounting with name, phone, email and address "
+    "removed; revokes Apple's token. The same phone or email may sign up again afterwards "
+    "as a new person (docs/privacy.md).",
+)
+async def delete_profile(
+    db: Db, oauth: OAuthDep, storage: StorageDep, caller: Caller, ip: ClientIp
+) -> None:
+    await service.delete_account(
+        db, oauth, storage, user_id=caller.user_id, by="self", session_id=caller.session_id
+    )
+
+
+@router.get(
+    "/profile/export",
+    summary="Everything keyturn holds about you, as one JSON document (recent sign-in needed)",
+    description="Field by field in docs/privacy.md. No secrets: no password hash, no token.",
+)
+async def export_profile(
+    db: Db, settings: SettingsDep, caller: Caller, market: Market
+) -> DataExport:
+    return await exporting.export(
+        db, settings, user_id=caller.user_id, session_id=caller.session_id, market=market
+    )
+
+
+@admin_router.delete(
+    "/{user_id}",
+    status_code=204,
+    summary="Delete a customer's account, as DELETE /profile does",
+    responses={404: {"description": "No such user in this market"}},
+)
+async def delete_user(
+    db: Db, oauth: OAuthDep, storage: StorageDep, admin: Admin, ip: ClientIp, user_id: PathId
+) -> None:
+    await service.delete_account(
+        db, oauth, storage, user_id=user_id, by=f"admin:{admin.user_id}", ip=ip
+    )
