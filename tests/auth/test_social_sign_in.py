@@ -4,20 +4,18 @@ Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
 import httpx
 import jwt
-import pytest
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
 from keyturn.auth.models import Identity
 from tests.factories import (
     add_to_cart,
     auth,
-    latest_code,
     new_email,
     open_shop,
     register,
@@ -186,36 +184,39 @@ async def test_apple_private_relay_address_is_recorded_as_such(social: Social) -
 def _forgeries(fake: FakeProviders) -> dict[str, tuple[str, str, str | None]]:
     """name -> (provider, token, nonce sent)"""
     sub, now = new_sub(), time.time()
-    stranger = SigningKey(fake.keys["apple"][-1].kid)  # a published kid, someone else's key
-    public_pem = fake.keys["apple"][-1].public_pem()
-    header_kid = {"kid": fake.keys["apple"][-1].kid}
+    apple_key = fake.keys["apple"][-1]
+    stranger = SigningKey(apple_key.kid)  # a published kid, someone else's key
+    kid = {"kid": apple_key.kid}
     claims = {"iss": "https://appleid.apple.com", "aud": APPLE_CLIENT_ID, "sub": sub,
-              "iat": int(now), "exp": int(now + 600), "nonce": fake_nonce()}  # fmt: skip
+              "iat": int(now), "exp": int(now + 600), "nonce": hashed(NONCE)}  # fmt: skip
+
+    def apple(**kw: Any) -> str:
+        return fake.id_token("apple", sub, **{"nonce": NONCE, **kw})
+
+    def google(**kw: Any) -> str:
+        return fake.id_token("google", sub, **{"nonce": NONCE, **kw})
+
     return {
-        "wrong signature": ("apple", fake.id_token("apple", sub, nonce=NONCE, key=stranger), NONCE),
-        "foreign aud": ("apple", fake.id_token("apple", sub, nonce=NONCE, aud="com.evil.app"), NONCE),
-        "google token for apple's aud": (
-            "google", fake.id_token("google", sub, nonce=NONCE, aud=APPLE_CLIENT_ID), NONCE),
-        "expired": ("apple", fake.id_token("apple", sub, nonce=NONCE, iat=now - 900, exp=now - 300), NONCE),
-        "issued long ago": ("google", fake.id_token("google", sub, nonce=NONCE, iat=now - 3000, exp=now + 600), NONCE),
-        "issued in the future": ("google", fake.id_token("google", sub, nonce=NONCE, iat=now + 3000, exp=now + 4000), NONCE),
-        "wrong iss": ("apple", fake.id_token("apple", sub, nonce=NONCE, iss="https://appleid.evil.com"), NONCE),
-        "google token as apple": ("apple", fake.id_token("google", sub, nonce=NONCE, aud=APPLE_CLIENT_ID), NONCE),
-        "missing nonce": ("apple", fake.id_token("apple", sub, nonce=NONCE), None),
-        "nonce not in token": ("apple", fake.id_token("apple", sub), NONCE),
-        "wrong nonce": ("apple", fake.id_token("apple", sub, nonce="another"), NONCE),
-        "apple nonce unhashed": ("apple", fake.id_token("google", sub, nonce=NONCE, iss="https://appleid.apple.com", aud=APPLE_CLIENT_ID, key=fake.keys["apple"][-1]), NONCE),
-        "alg none": ("apple", jwt.encode(claims, None, algorithm="none", headers=header_kid), NONCE),
-        "HS256 keyed with the public key": ("apple", _hs256(claims, public_pem, header_kid), NONCE),
-        "unknown kid": ("apple", fake.id_token("apple", sub, nonce=NONCE, key=SigningKey("nobody")), NONCE),
+        "wrong signature": ("apple", apple(key=stranger), NONCE),
+        "foreign aud": ("apple", apple(aud="com.evil.app"), NONCE),
+        "apple's aud on google": ("google", google(aud=APPLE_CLIENT_ID), NONCE),
+        "expired": ("apple", apple(iat=now - 900, exp=now - 300), NONCE),
+        "issued long ago": ("google", google(iat=now - 3000, exp=now + 600), NONCE),
+        "issued in the future": ("google", google(iat=now + 3000, exp=now + 4000), NONCE),
+        "wrong iss": ("apple", apple(iss="https://appleid.evil.com"), NONCE),
+        "google's key for apple": ("apple", google(aud=APPLE_CLIENT_ID), NONCE),
+        "missing nonce": ("apple", apple(), None),
+        "nonce not in token": ("apple", apple(nonce=None), NONCE),
+        "wrong nonce": ("apple", apple(nonce="another"), NONCE),
+        "alg none": ("apple", jwt.encode(claims, None, algorithm="none", headers=kid), NONCE),
+        "HS256 over the public key": ("apple", _hs256(claims, apple_key.public_pem(), kid), NONCE),
+        "unknown kid": ("apple", apple(key=SigningKey("nobody")), NONCE),
         "not a jwt": ("google", "abcdefghij.klmnopqrst.uvwxyz0123", NONCE),
     }  # fmt: skip
 
 
-def fake_nonce() -> str:
-    import hashlib
-
-    return hashlib.sha256(NONCE.encode()).hexdigest()
+def hashed(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
 
 
 def _hs256(claims: dict[str, Any], secret: bytes, headers: dict[str, str]) -> str:

@@ -103,7 +103,7 @@ async def _apple_tokens(db: AsyncSession, user_id: int) -> list[tuple[str, str]]
             Identity.refresh_token_sealed.is_not(None),
         )
     )
-    return [(client_id, sealed) for client_id, sealed in rows.tuples() if sealed is not None]
+    return [(client_id, sealed) for client_id, sealed in rows.all() if sealed is not None]
 
 
 def _owned_tables() -> list[tuple[Any, Any]]:

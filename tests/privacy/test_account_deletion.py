@@ -1,0 +1,123 @@
+"""Deleting an account: nothing personal left in any table or in storage, orders kept for
+accounting with their totals, Apple's token revoked (retried when Apple was down), and the
+same phone or email free to sign up again. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from keyturn.auth.models import AppleRevocation
+from keyturn.auth.oauth import revocations
+from keyturn.db import utcnow
+from keyturn.orders.models import Order, OrderItem
+from tests.factories import auth, make_admin, sign_in
+from tests.harness.oauth_provider import Social
+from tests.privacy.people import NONCE, US, everything, find_everywhere
+from tests.system.test_errors import assert_problem
+
+
+def stored_files(social: Social) -> list[str]:
+    root = social.app.state.settings.data_dir / "files"
+    return [p.name for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+async def test_deleting_your_account_leaves_nothing_personal_and_keeps_the_orders(
+    social: Social,
+) -> None:
+    fake, client = social.fake, social.client
+    person = await everything(social)
+    needles = [person.phone, person.email, person.name, person.apple_sub, person.street]
+    assert len(await find_everywhere(social.app, needles)) > 5  # the scan sees them before
+    assert stored_files(social)
+    (apple_token,) = fake.refresh_tokens
+
+    deleted = await client.delete("/api/v1/profile", headers=auth(person.token))
+    assert deleted.status_code == 204, deleted.text
+
+    assert await find_everywhere(social.app, needles) == []
+    assert stored_files(social) == []
+    assert fake.revoked == [apple_token]
+    assert (await client.get("/api/v1/profile", headers=auth(person.token))).status_code == 401
+    refreshed = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": person.refresh_token}, headers=US
+    )
+    assert refreshed.status_code == 401
+    async with social.app.state.databases.session("us") as db:
+        order = await db.get(Order, person.order_id)
+        assert order is not None and order.total_amount == Decimal(person.order_total)
+        assert order.shipping_address["country"] == "US" and order.note is None
+        items = await db.scalar(
+            select(func.sum(OrderItem.quantity)).where(OrderItem.order_id == order.id)
+        )
+        assert items == 2
+
+    # The same phone and the same Apple account start over as a new person.
+    again = await sign_in(client, person.phone)
+    assert again["is_new_user"] is True and again["user"]["id"] != person.user_id
+    apple = await client.post(
+        "/api/v1/auth/oauth/apple",
+        json={"id_token": fake.id_token("apple", person.apple_sub, email=person.email,
+                                        nonce=NONCE), "nonce": NONCE},
+        headers=US,
+    )  # fmt: skip
+    assert apple.status_code == 200, apple.text
+    assert apple.json()["is_new_user"] is True
+    assert apple.json()["user"]["email"] == person.email
+    orders = await client.get("/api/v1/profile/orders", headers=auth(again["access_token"]))
+    assert orders.json()["items"] == []
+
+
+async def test_apple_revocation_is_retried_until_apple_confirms(social: Social) -> None:
+    fake, client = social.fake, social.client
+    person = await everything(social)
+    (apple_token,) = fake.refresh_tokens
+    fake.revoke_down = True
+
+    deleted = await client.delete("/api/v1/profile", headers=auth(person.token))
+    assert deleted.status_code == 204, deleted.text
+    assert fake.revoke_requests == 1 and fake.revoked == []
+    oauth, databases = social.app.state.oauth, social.app.state.databases
+    later = utcnow() + timedelta(days=2)
+    assert await revocations.deliver_due(databases, ["us"], oauth, now=later) == 0  # still down
+    assert fake.revoke_requests == 2
+
+    fake.revoke_down = False
+    assert await revocations.deliver_due(databases, ["us"], oauth, now=later) == 1
+    assert fake.revoked == [apple_token]
+    async with databases.session("us") as db:
+        assert await db.scalar(select(func.count()).select_from(AppleRevocation)) == 0
+    assert await find_everywhere(social.app, [apple_token]) == []
+
+
+async def test_an_admin_deletes_a_customer_account(social: Social) -> None:
+    client = social.client
+    person = await everything(social)
+    admin = person.shop["admin"]
+    refused = await client.delete(
+        f"/api/v1/admin/users/{person.user_id}", headers=auth(person.token)
+    )
+    assert_problem(refused, 403, "auth.forbidden")
+    deleted = await client.delete(f"/api/v1/admin/users/{person.user_id}", headers=auth(admin))
+    assert deleted.status_code == 204, deleted.text
+    assert await find_everywhere(social.app, [person.phone, person.email, person.name]) == []
+    assert (await client.get("/api/v1/profile", headers=auth(person.token))).status_code == 401
+    again = await client.delete(f"/api/v1/admin/users/{person.user_id}", headers=auth(admin))
+    assert_problem(again, 404, "not_found")
+    enable = await client.post(f"/api/v1/admin/users/{person.user_id}/enable", headers=auth(admin))
+    assert_problem(enable, 404, "not_found")  # a deleted account cannot be brought back
+
+
+async def test_deleting_a_phone_account_frees_the_number(social: Social) -> None:
+    client = social.client
+    await make_admin(social.app, client)
+    person = await sign_in(client)
+    phone = person["user"]["phone_number"]
+    assert (
+        await client.delete("/api/v1/profile", headers=auth(person["access_token"]))
+    ).status_code == 204
+    assert await find_everywhere(social.app, [phone]) == []
+    again = await sign_in(client, phone)
+    assert again["is_new_user"] is True
