@@ -130,7 +130,7 @@ class IdTokenVerifier:
             raise InvalidIdToken("The id_token's signature or claims are invalid.") from None
         self._check_fresh(claims)
         self._check_nonce(provider, claims, nonce)
-        return _identity(provider, claims)
+        return _identity(provider, claims, client_ids)
 
     def _check_fresh(self, claims: dict[str, Any]) -> None:
         iat = claims.get("iat")
@@ -201,12 +201,13 @@ def _flag(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _identity(provider: Provider, claims: dict[str, Any]) -> ProvenIdentity:
+def _identity(provider: Provider, claims: dict[str, Any], client_ids: list[str]) -> ProvenIdentity:
     subject = claims["sub"]
     if not isinstance(subject, str) or not 0 < len(subject) <= 255:
         raise InvalidIdToken("The id_token's subject is invalid.")
     aud = claims["aud"]
-    client_id = aud if isinstance(aud, str) else str(claims.get("azp") or aud[0])
+    # The client id of ours it was issued for (decode checked that one is among `aud`).
+    client_id = next(c for c in client_ids if c == aud or (isinstance(aud, list) and c in aud))
     email = None
     raw_email = claims.get("email")
     if isinstance(raw_email, str):
@@ -221,7 +222,7 @@ def _identity(provider: Provider, claims: dict[str, Any]) -> ProvenIdentity:
     return ProvenIdentity(
         provider=provider,
         subject=subject,
-        client_id=client_id[:255],
+        client_id=client_id,
         email=email,
         email_verified=email is not None and _flag(claims.get("email_verified")),
         private_relay=provider == "apple" and private,

@@ -58,8 +58,7 @@ class LastWayIn(Conflict):
 
 
 class EmailBelongsToAccount(Conflict):
-    """The provider did not verify this email and an account holds it: sign in to that
-    account and link the provider from there."""
+    """An account holds the email the provider did not verify: link from that account."""
 
     code = "identity.unverified_email_taken"
 

@@ -13,7 +13,7 @@ from alembic import op
 import keyturn.db
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
