@@ -13,6 +13,7 @@ import jwt
 from sqlalchemy import select
 
 from keyturn.auth.models import Identity
+from keyturn.auth.oauth import revocations
 from tests.factories import (
     add_to_cart,
     auth,
@@ -375,3 +376,42 @@ async def test_apple_code_is_exchanged_for_a_refresh_token_kept_sealed(social: S
     async with social.app.state.databases.session("us") as db:
         identity = (await db.scalars(select(Identity))).one()
     assert identity.refresh_token_sealed and issued not in identity.refresh_token_sealed
+
+
+async def test_a_reset_of_a_planted_address_removes_the_planters_apple_and_google(
+    social: Social,
+) -> None:
+    """Pre-account takeover through a linked identity: a stranger registers the victim's
+    address (never proven), links their own Google and Apple, and waits. The owner's password
+    reset is the address's first proof; afterwards those identities lead nowhere near the
+    owner's account and Apple is asked to revoke the stranger's token."""
+    fake, client = social.fake, social.client
+    victim = new_email()
+    planted = await register(client, victim)
+    planter = auth(planted["access_token"])
+    google_sub, apple_sub = new_sub("google"), new_sub("apple")
+    for provider, sub, extra in (
+        ("google", google_sub, {}),
+        ("apple", apple_sub, {"authorization_code": fake.authorization_code(apple_sub)}),
+    ):
+        linked = await client.post(
+            f"/api/v1/profile/identities/{provider}",
+            json={"id_token": fake.id_token(provider, sub, nonce=NONCE), "nonce": NONCE, **extra},
+            headers=planter,
+        )
+        assert linked.status_code == 200, linked.text
+
+    await prove_email(client, victim)  # the owner takes the address back
+
+    async with social.app.state.databases.session("us") as db:
+        assert (await db.scalars(select(Identity))).all() == []
+    for provider, sub in (("google", google_sub), ("apple", apple_sub)):
+        back = await oauth(client, provider, fake.id_token(provider, sub, nonce=NONCE))
+        assert back.status_code == 200, back.text
+        assert back.json()["is_new_user"] is True
+        assert back.json()["user"]["id"] != planted["user"]["id"]
+    (apple_token,) = fake.refresh_tokens
+    delivered = await revocations.deliver_due(
+        social.app.state.databases, ["us"], social.app.state.oauth
+    )
+    assert delivered == 1 and fake.revoked == [apple_token]

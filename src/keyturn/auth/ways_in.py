@@ -1,5 +1,5 @@
-"""Every way into an account besides its email and password: the phone and passkeys today;
-Apple/Google identities and second factors when they land (DESIGN §13).
+"""Every way into an account besides its email and password: the phone, passkeys and
+Apple/Google identities today; second factors when they land (DESIGN §13).
 
 A completed password reset of an address nobody had proven is its first proof
 (docs/email-proof.md). Whoever planted the address may have added any of these meanwhile, so
@@ -9,10 +9,11 @@ the reset removes them all. **Each sign-in method that stores a way in adds its 
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.auth.models import EmailProof, Passkey
+from keyturn.auth.models import EmailProof, Identity, Passkey
+from keyturn.auth.oauth import revocations
 from keyturn.users.models import User
 
 
@@ -26,7 +27,12 @@ async def remove_all(db: AsyncSession, *, user: User) -> list[str]:
     passkeys = await db.execute(delete(Passkey).where(Passkey.user_id == user.id))
     if passkeys.rowcount:  # type: ignore[attr-defined]
         removed.append("passkeys")
-    # identities, second factors: delete their rows of `user.id` here, and name them.
+    identities = list(await db.scalars(select(Identity).where(Identity.user_id == user.id)))
+    for identity in identities:
+        revocations.queue(db, identity)  # Apple's refresh token: revoked there too
+        await db.delete(identity)
+        removed.append(identity.provider)
+    # second factors: delete their rows of `user.id` here, and name them.
     await db.execute(delete(EmailProof).where(EmailProof.user_id == user.id))
     await db.flush()
     return removed

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.auth.models import AppleRevocation
+from keyturn.auth.models import AppleRevocation, Identity
 from keyturn.auth.oauth import apple
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.db import Databases, transaction, utcnow
@@ -24,6 +25,17 @@ MAX_ATTEMPTS = 40  # about a month of tries at the backoff's ceiling
 
 def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2**attempts), timedelta(days=1))
+
+
+def queue(db: AsyncSession, identity: Identity) -> None:
+    """Queue the identity's Apple refresh token (if it has one) for revocation at Apple; the
+    caller is removing the identity in the same transaction."""
+    if identity.refresh_token_sealed is not None:
+        db.add(
+            AppleRevocation(
+                client_id=identity.client_id, token_sealed=identity.refresh_token_sealed
+            )
+        )
 
 
 async def revoke_now(oauth: OAuth, *, client_id: str, sealed: str) -> bool:

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.auth import signin
-from keyturn.auth.models import AppleRevocation, Identity
-from keyturn.auth.oauth import apple
+from keyturn.auth.models import Identity
+from keyturn.auth.oauth import apple, revocations
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.oauth.idtoken import ProvenIdentity, Provider
 from keyturn.auth.oauth.schemas import IdentityList, IdentityRead
@@ -282,12 +282,7 @@ async def unlink(
         raise NotFound(f"No {provider.title()} account is linked.")
     if not await _other_way_in(db, user, identity):
         raise LastWayIn("Add a password, a phone or another sign-in method before unlinking.")
-    if identity.refresh_token_sealed is not None:
-        db.add(
-            AppleRevocation(
-                client_id=identity.client_id, token_sealed=identity.refresh_token_sealed
-            )
-        )
+    revocations.queue(db, identity)
     await db.delete(identity)
     audit.record(
         db,
