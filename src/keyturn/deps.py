@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.phone.otp import Otp
 from keyturn.auth.stepup import service as stepup
 from keyturn.config import Settings
@@ -156,6 +157,14 @@ async def get_otp(request: Request) -> Otp:
 
 
 OtpDep = Annotated[Otp, Depends(get_otp)]
+
+
+async def get_oauth(request: Request) -> OAuth:
+    oauth: OAuth = request.app.state.oauth
+    return oauth
+
+
+OAuthDep = Annotated[OAuth, Depends(get_oauth)]
 UserAgent = Annotated[str | None, Header(include_in_schema=False)]
 
 
@@ -167,7 +176,8 @@ async def get_recent_caller(db: Db, settings: SettingsDep, caller: Caller) -> se
 
 
 # For actions that could take an account over: passkeys, password, email or phone, second
-# factors, deleting the account (docs/passkeys-and-step-up.md).
+# factors, Apple/Google identities, deleting or exporting the account
+# (docs/passkeys-and-step-up.md).
 StepUp = Annotated[sessions.Principal, Depends(get_recent_caller)]
 # The OpenAPI `responses` entry of a route that takes `StepUp`.
 STEP_UP_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -21,7 +21,13 @@ from keyturn.users.models import User
 from keyturn.users.schemas import UserRead
 
 # RFC 8176 methods of each sign-in that proves one thing; a passkey says its own (`passkeys`).
-METHOD_AMR: dict[str, tuple[str, ...]] = {"phone": ("sms",), "password": ("pwd",)}
+# RFC 8176 has no value for "another identity provider vouched": Apple and Google are named.
+METHOD_AMR: dict[str, tuple[str, ...]] = {
+    "phone": ("sms",),
+    "password": ("pwd",),
+    "apple": ("apple",),
+    "google": ("google",),
+}
 
 
 class AccountDisabled(Forbidden):

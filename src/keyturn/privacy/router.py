@@ -1,11 +1,18 @@
 """HTTP for the person's rights over their data: delete the account, export everything."""
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from keyturn.auth.oauth.clients import OAuth, get_oauth
-from keyturn.deps import Admin, Caller, ClientIp, Db, Market, PathId, SettingsDep
+from keyturn.deps import (
+    STEP_UP_RESPONSES,
+    Admin,
+    ClientIp,
+    Db,
+    Market,
+    OAuthDep,
+    PathId,
+    SettingsDep,
+    StepUp,
+)
 from keyturn.files.storage import StorageDep
 from keyturn.privacy import export as exporting
 from keyturn.privacy import service
@@ -13,20 +20,20 @@ from keyturn.privacy.schemas import DataExport
 
 router = APIRouter(tags=["profile"])
 admin_router = APIRouter(prefix="/admin/users", tags=["admin"])
-OAuthDep = Annotated[OAuth, Depends(get_oauth)]
 
 
 @router.delete(
     "/profile",
     status_code=204,
     summary="Delete your account (recent sign-in needed)",
+    responses=STEP_UP_RESPONSES,
     description="Ends every session; deletes cart, wishlist, addresses, files, sign-in "
     "methods and counters; keeps orders for accounting with name, phone, email and address "
     "removed; revokes Apple's token. The same phone or email may sign up again afterwards "
     "as a new person (docs/privacy.md).",
 )
 async def delete_profile(
-    db: Db, oauth: OAuthDep, storage: StorageDep, caller: Caller, ip: ClientIp
+    db: Db, oauth: OAuthDep, storage: StorageDep, caller: StepUp, ip: ClientIp
 ) -> None:
     await service.delete_account(
         db, oauth, storage, user_id=caller.user_id, by="self", session_id=caller.session_id
@@ -36,10 +43,11 @@ async def delete_profile(
 @router.get(
     "/profile/export",
     summary="Everything keyturn holds about you, as one JSON document (recent sign-in needed)",
+    responses=STEP_UP_RESPONSES,
     description="Field by field in docs/privacy.md. No secrets: no password hash, no token.",
 )
 async def export_profile(
-    db: Db, settings: SettingsDep, caller: Caller, market: Market
+    db: Db, settings: SettingsDep, caller: StepUp, market: Market
 ) -> DataExport:
     return await exporting.export(
         db, settings, user_id=caller.user_id, session_id=caller.session_id, market=market

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from fastapi import Request
 
 from keyturn.auth.oauth.apple import Sealer
 from keyturn.auth.oauth.idtoken import IdTokenVerifier
@@ -32,8 +31,3 @@ def make_oauth(settings: Settings) -> OAuth:
         verifier=IdTokenVerifier(settings.oauth, http),
         sealer=Sealer(ensure_secret_key(settings)),
     )
-
-
-async def get_oauth(request: Request) -> OAuth:
-    oauth: OAuth = request.app.state.oauth
-    return oauth

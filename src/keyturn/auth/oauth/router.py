@@ -1,12 +1,9 @@
 """HTTP for Sign in with Apple / Google and the identities linked to an account."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from keyturn.auth import cookies
 from keyturn.auth.oauth import service
-from keyturn.auth.oauth.clients import OAuth, get_oauth
 from keyturn.auth.oauth.schemas import (
     IdentityLinkIn,
     IdentityList,
@@ -15,12 +12,22 @@ from keyturn.auth.oauth.schemas import (
     ProviderName,
 )
 from keyturn.auth.schemas import TokenResponse
-from keyturn.deps import Caller, ClientIp, Db, KeyringDep, Market, SettingsDep, UserAgent
+from keyturn.deps import (
+    STEP_UP_RESPONSES,
+    Caller,
+    ClientIp,
+    Db,
+    KeyringDep,
+    Market,
+    OAuthDep,
+    SettingsDep,
+    StepUp,
+    UserAgent,
+)
 from keyturn.deps import OptionalClaims as BearerClaims
 from keyturn.sessions.service import Device
 
 router = APIRouter(tags=["auth"])
-OAuthDep = Annotated[OAuth, Depends(get_oauth)]
 
 
 @router.post(
@@ -82,14 +89,14 @@ async def list_identities(db: Db, caller: Caller) -> IdentityList:
     summary="Link an Apple or Google account to yours (recent sign-in needed)",
     tags=["profile"],
     responses={
-        401: {"description": "The id_token is invalid, or the sign-in proof is too old"},
+        **STEP_UP_RESPONSES,
         409: {"description": "It signs in to another account, or one is already linked"},
     },
 )
 async def link_identity(
     db: Db,
     oauth: OAuthDep,
-    caller: Caller,
+    caller: StepUp,
     ip: ClientIp,
     provider: ProviderName,
     body: IdentityLinkIn,
@@ -113,9 +120,10 @@ async def link_identity(
     status_code=204,
     tags=["profile"],
     responses={
+        **STEP_UP_RESPONSES,
         404: {"description": "No account of this provider is linked"},
         409: {"description": "It is the account's last way to sign in"},
     },
 )
-async def unlink_identity(db: Db, caller: Caller, ip: ClientIp, provider: ProviderName) -> None:
+async def unlink_identity(db: Db, caller: StepUp, ip: ClientIp, provider: ProviderName) -> None:
     await service.unlink(db, caller=caller, provider=provider, ip=ip)

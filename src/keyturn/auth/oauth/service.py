@@ -28,7 +28,7 @@ from keyturn.auth.oauth.schemas import IdentityList, IdentityRead
 from keyturn.auth.schemas import TokenResponse
 from keyturn.config import Settings
 from keyturn.db import end_read, utcnow
-from keyturn.errors import Conflict, Forbidden, NotFound
+from keyturn.errors import BadRequest, Conflict, Forbidden, NotFound
 from keyturn.logs import get_logger, mask_email
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
@@ -61,6 +61,12 @@ class EmailBelongsToAccount(Conflict):
     """An account holds the email the provider did not verify: link from that account."""
 
     code = "identity.unverified_email_taken"
+
+
+class IdentityNotYours(BadRequest):
+    """The Apple/Google account that signed the id_token is not linked to this account."""
+
+    code = "identity.not_linked"
 
 
 class GuestCannotLinkIdentity(Forbidden):
@@ -202,6 +208,34 @@ async def _find(db: AsyncSession, provider: str, subject: str) -> Identity | Non
     return await db.scalar(
         select(Identity).where(Identity.provider == provider, Identity.subject == subject)
     )
+
+
+async def prove(
+    db: AsyncSession,
+    oauth: OAuth,
+    *,
+    user_id: int,
+    provider: Provider,
+    id_token: str,
+    nonce: str | None,
+) -> tuple[str, ...]:
+    """Re-authentication (step-up) with a linked Apple/Google account: the id_token must be
+    valid and its subject linked to `user_id`. Call with no transaction open (the provider's
+    keys may be fetched); the identity's last use is flushed. Returns the `amr`."""
+    proven = await oauth.verifier.verify(provider, id_token, nonce=nonce)
+    identity = await _find(db, provider, proven.subject)
+    if identity is None or identity.user_id != user_id:
+        raise IdentityNotYours(f"This {provider.title()} account is not linked to yours.")
+    identity.last_used_at = utcnow()
+    return signin.METHOD_AMR[provider]
+
+
+async def linked_providers(db: AsyncSession, *, user_id: int) -> list[str]:
+    """The providers linked to the account (ways to re-authenticate)."""
+    rows = await db.scalars(
+        select(Identity.provider).where(Identity.user_id == user_id).order_by(Identity.provider)
+    )
+    return list(rows)
 
 
 async def list_identities(db: AsyncSession, *, user_id: int) -> IdentityList:

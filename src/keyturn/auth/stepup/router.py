@@ -7,7 +7,16 @@ from fastapi import APIRouter
 from keyturn.auth.passkeys import service as passkeys
 from keyturn.auth.stepup import service
 from keyturn.auth.stepup.schemas import ReauthenticatedOut, ReauthenticateIn
-from keyturn.deps import Caller, ClientIp, Db, KeyringDep, Limiter, OtpDep, SettingsDep
+from keyturn.deps import (
+    Caller,
+    ClientIp,
+    Db,
+    KeyringDep,
+    Limiter,
+    OAuthDep,
+    OtpDep,
+    SettingsDep,
+)
 
 router = APIRouter(prefix="/auth/reauthenticate", tags=["step-up"])
 
@@ -18,10 +27,15 @@ router = APIRouter(prefix="/auth/reauthenticate", tags=["step-up"])
     description="Answer a 401 `insufficient_user_authentication` with any method the account "
     "has (its problem body lists them): `password`; `sms` with a code texted to the "
     "account's phone by `POST /auth/send-verification`; `passkey` with an answer to "
-    "`POST /auth/reauthenticate/passkey/options`. The session, its refresh token and its "
+    "`POST /auth/reauthenticate/passkey/options`; `apple` or `google` with a fresh id_token "
+    "of the account linked to yours. The session, its refresh token and its "
     "other devices stay as they are; later refreshes keep the new proof.",
     responses={
-        400: {"description": "Wrong password or code, a refused passkey, or no such method"},
+        400: {
+            "description": "Wrong password or code, a refused passkey, an Apple/Google account "
+            "not linked to yours, or no such method"
+        },
+        401: {"description": "Signed out, or the Apple/Google id_token is invalid"},
         429: {"description": "Too many wrong passwords or codes (Retry-After)"},
     },
 )
@@ -31,6 +45,7 @@ async def reauthenticate(
     keyring: KeyringDep,
     limiter: Limiter,
     otp: OtpDep,
+    oauth: OAuthDep,
     caller: Caller,
     ip: ClientIp,
     body: ReauthenticateIn,
@@ -41,6 +56,7 @@ async def reauthenticate(
         keyring=keyring,
         limiter=limiter,
         otp=otp,
+        oauth=oauth,
         caller=caller,
         proof=body,
         ip=ip,

@@ -2,8 +2,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from keyturn.auth.oauth.schemas import IdToken
 from keyturn.auth.passkeys.schemas import CREDENTIAL_EXAMPLE, AuthenticationCredential
 from keyturn.auth.schemas import AnyPassword
+from keyturn.fields import Text
 
 
 class PasswordProof(BaseModel):
@@ -37,7 +39,23 @@ class PasskeyProof(BaseModel):
     credential: AuthenticationCredential
 
 
-ReauthenticateIn = Annotated[PasswordProof | SmsProof | PasskeyProof, Field(discriminator="method")]
+class ProviderProof(BaseModel):
+    """A fresh id_token from the Apple or Google account linked to yours (as for sign-in)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"method": "apple", "id_token": "eyJraWQiOi...", "nonce": "c2f4b1e0"}]
+        }
+    )
+
+    method: Literal["apple", "google"]
+    id_token: str = IdToken
+    nonce: Text | None = Field(default=None, min_length=1, max_length=256)
+
+
+ReauthenticateIn = Annotated[
+    PasswordProof | SmsProof | PasskeyProof | ProviderProof, Field(discriminator="method")
+]
 
 
 class ReauthenticatedOut(BaseModel):

@@ -13,6 +13,9 @@ from typing import NoReturn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
+from keyturn.auth.oauth import service as identities
+from keyturn.auth.oauth.clients import OAuth
+from keyturn.auth.oauth.idtoken import InvalidIdToken
 from keyturn.auth.passkeys import service as passkeys
 from keyturn.auth.password import hashing, throttle
 from keyturn.auth.phone import firewall
@@ -20,6 +23,7 @@ from keyturn.auth.phone.otp import Otp, TooManyAttempts, WrongCode
 from keyturn.auth.stepup.schemas import (
     PasskeyProof,
     PasswordProof,
+    ProviderProof,
     ReauthenticatedOut,
     SmsProof,
 )
@@ -87,6 +91,7 @@ async def methods_for(db: AsyncSession, user: User) -> list[str]:
         methods.append("sms")
     if await passkeys.has_passkeys(db, user_id=user.id):
         methods.append("passkey")
+    methods += await identities.linked_providers(db, user_id=user.id)
     return methods
 
 
@@ -97,8 +102,9 @@ async def reauthenticate(
     keyring: Keyring,
     limiter: RateLimiter,
     otp: Otp,
+    oauth: OAuth,
     caller: sessions.Principal,
-    proof: PasswordProof | SmsProof | PasskeyProof,
+    proof: PasswordProof | SmsProof | PasskeyProof | ProviderProof,
     ip: str | None,
 ) -> ReauthenticatedOut:
     """Check the proof, renew the session's `auth_time` and `amr`, issue an access token."""
@@ -107,6 +113,8 @@ async def reauthenticate(
         amr = await _password(db, settings, limiter, caller, user, proof.password, ip)
     elif isinstance(proof, SmsProof):
         amr = await _sms(db, settings, limiter, otp, caller, user, proof.verification_code, ip)
+    elif isinstance(proof, ProviderProof):
+        amr = await _provider(db, oauth, caller, proof, ip)
     else:
         amr = await passkeys.prove(
             db, settings=settings, caller=caller, credential=proof.credential.model_dump(), ip=ip
@@ -170,6 +178,27 @@ async def _sms(
     except (WrongCode, TooManyAttempts) as refused:
         await _failed(db, caller, ip, "sms", refused)
     return ("sms",)
+
+
+async def _provider(
+    db: AsyncSession,
+    oauth: OAuth,
+    caller: sessions.Principal,
+    proof: ProviderProof,
+    ip: str | None,
+) -> tuple[str, ...]:
+    await end_read(db)  # the provider's keys may be fetched: no transaction waits on it
+    try:
+        return await identities.prove(
+            db,
+            oauth,
+            user_id=caller.user_id,
+            provider=proof.method,
+            id_token=proof.id_token,
+            nonce=proof.nonce,
+        )
+    except (InvalidIdToken, identities.IdentityNotYours) as refused:
+        await _failed(db, caller, ip, proof.method, refused)
 
 
 async def _failed(
