@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from keyturn.auth.models import Identity
 from keyturn.users.models import User
-from tests.factories import STRONG_PASSWORD, auth, register
+from tests.factories import STRONG_PASSWORD, add_passkey, auth, register
+from tests.harness.authenticator import SoftAuthenticator
 from tests.harness.oauth_provider import Social
 from tests.privacy.people import everything
 
@@ -68,3 +69,17 @@ def _keys(value: object) -> set[str]:
     if isinstance(value, list):
         return {k for v in value for k in _keys(v)}
     return set()
+
+
+async def test_the_export_lists_passkeys_without_their_keys(social: Social) -> None:
+    signed = await register(social.client)
+    device = SoftAuthenticator()
+    added = await add_passkey(social.client, signed["access_token"], device, name="Work laptop")
+    response = await social.client.get(
+        "/api/v1/profile/export", headers=auth(signed["access_token"])
+    )
+    assert response.status_code == 200, response.text
+    (listed,) = response.json()["sign_in_methods"]["passkeys"]
+    assert listed["id"] == added["id"] and listed["name"] == "Work laptop"
+    assert device.credentials[0].credential_id_b64 not in response.text
+    assert "public_key" not in response.text

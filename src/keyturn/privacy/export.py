@@ -11,6 +11,8 @@ from keyturn.addresses.schemas import AddressRead
 from keyturn.audit import service as audit
 from keyturn.audit.models import AuditEvent
 from keyturn.auth.oauth import service as identities
+from keyturn.auth.passkeys import manage as passkeys
+from keyturn.auth.passkeys import service as passkey_signin
 from keyturn.cart import service as cart
 from keyturn.cart.models import Cart
 from keyturn.config import Settings
@@ -62,6 +64,7 @@ async def export(
             phone_number=user.phone_number,
             phone_verified=user.is_verified,
             identities=linked.items,
+            passkeys=[passkeys.read(p) for p in await passkey_signin.user_passkeys(db, user_id)],
         ),
         sessions=[SessionRead.model_validate(s) for s in sessions],
         addresses=[AddressRead.model_validate(a) for a in addresses],

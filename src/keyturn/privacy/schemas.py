@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from keyturn.addresses.schemas import AddressRead
 from keyturn.auth.oauth.schemas import IdentityRead
+from keyturn.auth.passkeys.schemas import PasskeyRead
 from keyturn.cart.schemas import CartRead
 from keyturn.files.schemas import FileRead
 from keyturn.orders.schemas import OrderRead
@@ -26,6 +27,7 @@ class SignInMethods(BaseModel):
     phone_number: str | None = Field(description="The phone that signs in by SMS code (E.164)")
     phone_verified: bool
     identities: list[IdentityRead] = Field(description="Linked Apple and Google accounts")
+    passkeys: list[PasskeyRead] = Field(description="Passkeys (no key material)")
 
 
 class AuditEventRead(BaseModel):
