@@ -9,7 +9,17 @@ from typing import Any
 from sqlalchemy import JSON, String, Text, cast, func, select
 
 from keyturn.db import Base
-from tests.factories import add_to_cart, auth, latest_code, new_email, new_phone, open_shop, upload
+from tests.factories import (
+    add_passkey,
+    add_to_cart,
+    auth,
+    latest_code,
+    new_email,
+    new_phone,
+    open_shop,
+    upload,
+)
+from tests.harness.authenticator import SoftAuthenticator
 from tests.harness.oauth_provider import Social
 
 US = {"X-Market": "us"}
@@ -32,8 +42,8 @@ class Person:
 
 
 async def everything(social: Social) -> Person:
-    """Apple sign-in (name, email, Apple refresh token), a linked phone, an address, an order,
-    a cart line, a wishlist item and an uploaded file."""
+    """Apple sign-in (name, email, Apple refresh token), a linked phone, a passkey named after
+    the person, an address, an order, a cart line, a wishlist item and an uploaded file."""
     fake, client = social.fake, social.client
     shop = await open_shop(social.app, client)
     tag = uuid.uuid4().hex[:8]
@@ -64,6 +74,7 @@ async def everything(social: Social) -> Person:
         headers=auth(token),
     )
     assert linked.status_code == 200, linked.text
+    await add_passkey(client, token, SoftAuthenticator(), name=f"{name}'s YubiKey")
     address = await client.post(
         "/api/v1/profile/addresses",
         json={"full_name": name, "phone": phone, "line1": street, "city": "Springfield",

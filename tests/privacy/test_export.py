@@ -25,6 +25,7 @@ async def test_the_export_holds_everything_about_the_person(social: Social) -> N
     methods = doc["sign_in_methods"]
     assert (methods["email"], methods["phone_number"]) == (person.email, person.phone)
     assert [i["provider"] for i in methods["identities"]] == ["apple"]
+    assert [p["name"] for p in methods["passkeys"]] == [f"{person.name}'s YubiKey"]
     assert [a["line1"] for a in doc["addresses"]] == [person.street]
     assert [line["sku_id"] for line in doc["cart"]["items"]] == [person.shop["mug_sku"]]
     assert [i["product_id"] for i in doc["wishlist"]["items"]] == [person.shop["mug"]]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.audit.models import AuditEvent
-from keyturn.auth.models import AppleRevocation, Identity, PhoneChallenge
+from keyturn.auth.models import AppleRevocation, Identity, PasskeyChallenge, PhoneChallenge
 from keyturn.auth.oauth import revocations
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.db import Base, end_read, utcnow
@@ -76,6 +76,8 @@ async def delete_account(
     await _forget_contacts(db, user)
     for table, column in _owned_tables():
         await db.execute(delete(table).where(column == user_id))
+    # An unanswered passkey challenge names the account by id only (no foreign key): it goes too.
+    await db.execute(delete(PasskeyChallenge).where(PasskeyChallenge.user_id == user_id))
     await _scrub_audit(db, user_id)
     _empty(user)
     audit.record(
