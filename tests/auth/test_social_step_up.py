@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from keyturn.auth.models import Identity
 from keyturn.users.models import User
-from tests.factories import audit_events, auth, old_sign_in, sign_in
+from tests.factories import add_passkey, audit_events, auth, old_sign_in, passkey_sign_in, sign_in
+from tests.harness.authenticator import SoftAuthenticator
 from tests.harness.oauth_provider import SigningKey, Social
 from tests.system.test_errors import assert_problem
 
@@ -175,3 +176,23 @@ async def test_someone_elses_or_a_forged_apple_token_does_not_step_up(social: So
         (signed["session_id"], "apple")
     ] * 3
     assert await audit_events(social.app, "session.reauthenticated") == []
+
+
+async def test_an_apple_account_with_a_passkey_may_unlink_apple_and_keep_signing_in(
+    social: Social,
+) -> None:
+    client = social.client
+    signed = await provider_sign_in(social, "apple", new_sub("apple"))
+    token = signed["access_token"]
+    refused = await client.delete("/api/v1/profile/identities/apple", headers=auth(token))
+    assert_problem(refused, 409, "identity.last_way_in")
+
+    device = SoftAuthenticator()
+    await add_passkey(client, token, device)
+    unlinked = await client.delete("/api/v1/profile/identities/apple", headers=auth(token))
+
+    assert unlinked.status_code == 204, unlinked.text
+    assert await identities_of(social, signed["user"]["id"]) == []
+    back = await passkey_sign_in(client, device)
+    assert back.status_code == 200, back.text
+    assert back.json()["user"]["id"] == signed["user"]["id"]

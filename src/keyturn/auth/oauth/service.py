@@ -25,6 +25,7 @@ from keyturn.auth.oauth import apple, revocations
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.oauth.idtoken import ProvenIdentity, Provider
 from keyturn.auth.oauth.schemas import IdentityList, IdentityRead
+from keyturn.auth.passkeys import service as passkeys
 from keyturn.auth.schemas import TokenResponse
 from keyturn.config import Settings
 from keyturn.db import end_read, utcnow
@@ -331,6 +332,8 @@ async def unlink(
 
 async def _other_way_in(db: AsyncSession, user: User, identity: Identity) -> bool:
     if user.phone_number is not None or (user.email and user.password_hash):
+        return True
+    if await passkeys.has_passkeys(db, user_id=user.id):
         return True
     others = await db.scalar(
         select(func.count())
