@@ -30,7 +30,7 @@ from tests.harness.oauth_provider import (
     Social,
     counts,
 )
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
 NONCE = "2f5d3f0c-nonce-of-this-sign-in"

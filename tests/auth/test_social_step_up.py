@@ -16,7 +16,7 @@ from keyturn.users.models import User
 from tests.factories import add_passkey, audit_events, auth, old_sign_in, passkey_sign_in, sign_in
 from tests.harness.authenticator import SoftAuthenticator
 from tests.harness.oauth_provider import SigningKey, Social
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
 NONCE = "step-up-nonce-0b5e"

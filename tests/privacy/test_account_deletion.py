@@ -16,7 +16,7 @@ from keyturn.orders.models import Order, OrderItem
 from tests.factories import auth, make_admin, sign_in
 from tests.harness.oauth_provider import Social
 from tests.privacy.people import NONCE, US, everything, find_everywhere
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 
 def stored_files(social: Social) -> list[str]:
