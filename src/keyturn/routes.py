@@ -26,6 +26,7 @@ def root_routers() -> list[APIRouter]:
 
 def api_routers() -> list[APIRouter]:
     from keyturn.addresses.router import router as addresses
+    from keyturn.audit.router import admin_router as admin_audit
     from keyturn.auth.linking.router import router as auth_link
     from keyturn.auth.oauth.router import router as auth_oauth
     from keyturn.auth.passkeys.router import profile_router as profile_passkeys
@@ -43,6 +44,7 @@ def api_routers() -> list[APIRouter]:
     from keyturn.orders.router import router as orders
     from keyturn.privacy.router import admin_router as admin_privacy
     from keyturn.privacy.router import router as privacy
+    from keyturn.sessions.router import admin_router as admin_sessions
     from keyturn.sessions.router import router as sessions
     from keyturn.usage.router import admin_router as admin_usage
     from keyturn.usage.router import router as usage
@@ -64,6 +66,8 @@ def api_routers() -> list[APIRouter]:
         admin_users,
         privacy,
         admin_privacy,
+        admin_sessions,
+        admin_audit,
         notify,
         catalog,
         admin_catalog,

@@ -296,7 +296,12 @@ def read_catalog(path: Path, *, currency: str) -> list[ProductRecord]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportFailed([f"line 1: cannot read {path.name}: {exc}"]) from None
-    is_json = path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "["))
+    return parse_catalog(text, currency=currency, is_json=path.suffix.lower() == ".json")
+
+
+def parse_catalog(text: str, *, currency: str, is_json: bool = False) -> list[ProductRecord]:
+    """Parse and validate a file's text (JSON when `is_json` or when it looks like JSON)."""
+    is_json = is_json or text.lstrip().startswith(("{", "["))
     records = parse_json(text, currency=currency) if is_json else parse_csv(text, currency=currency)
     seen: dict[str, int] = {}
     duplicates = []

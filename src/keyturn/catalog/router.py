@@ -1,8 +1,8 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
-from keyturn.catalog import service
+from keyturn.catalog import service, upload
 from keyturn.catalog.schemas import (
     AdminProductList,
     AdminProductRead,
@@ -14,6 +14,7 @@ from keyturn.catalog.schemas import (
     SkuCreate,
     SkuUpdate,
 )
+from keyturn.catalog.upload import ImportSummary
 from keyturn.deps import Admin, Db, Market, PathId, SettingsDep
 from keyturn.fields import Cursor, Text
 
@@ -106,3 +107,56 @@ async def add_sku(
 )
 async def update_sku(db: Db, _: Admin, sku_id: PathId, body: SkuUpdate) -> AdminSkuRead:
     return await service.update_sku(db, sku_id=sku_id, changes=body)
+
+
+@admin_router.post(
+    "/catalog/import",
+    summary="Import a catalog file (JSON or CSV, as the CLI does): all of it or nothing",
+    description="The body is the file: `Content-Type: application/json` or `text/csv`, at "
+    "most 5 MiB. Products and SKUs are upserted by SKU code, in the market's currency. "
+    "`dry_run=true` checks the file and answers the counts without writing anything.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": {
+                        "products": [
+                            {
+                                "name": "Cotton T-shirt",
+                                "skus": [{"code": "TEE-M", "price": "19.99", "stock": 10}],
+                            }
+                        ]
+                    },
+                },
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "name,code,price,stock\nCotton T-shirt,TEE-M,19.99,10\n",
+                },
+            },
+        }
+    },
+    responses={
+        413: {"description": "The file is larger than 5 MiB"},
+        415: {"description": "Not JSON or CSV"},
+        422: {"description": "Bad lines: `errors` lists each as `line N: ...`"},
+    },
+)
+async def import_catalog(
+    request: Request,
+    db: Db,
+    admin: Admin,
+    settings: SettingsDep,
+    market: Market,
+    dry_run: bool = False,
+) -> ImportSummary:
+    return await upload.import_catalog(
+        db,
+        stream=request.stream(),
+        content_type=request.headers.get("content-type"),
+        content_length=request.headers.get("content-length"),
+        currency=settings.market(market).currency,
+        dry_run=dry_run,
+        admin_id=admin.user_id,
+    )

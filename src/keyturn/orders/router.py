@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from keyturn.audit.schemas import Moment
 from keyturn.db import MAX_ID
 from keyturn.deps import Admin, Caller, Db, Market, PathId, SettingsDep
 from keyturn.fields import Cursor
@@ -98,15 +99,35 @@ async def cancel_order(db: Db, caller: Caller, order_id: PathId) -> OrderRead:
     )
 
 
-@admin_router.get("/orders", summary="All orders of this market, newest first")
+@admin_router.get(
+    "/orders",
+    summary="All orders of this market, newest first, by status, time, customer or number",
+    description="Each market is its own database: the market is the request's (`X-Market`, "
+    "which must match the admin's token), so another market's orders never appear.",
+)
 async def admin_list_orders(
     db: Db,
     admin: Admin,
     status: Status | None = None,
+    since: Annotated[
+        Moment, Query(description="Placed at or after (ISO 8601; UTC if no zone)")
+    ] = None,
+    until: Annotated[Moment, Query(description="Placed before (ISO 8601; UTC if no zone)")] = None,
+    user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    number: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,32}$")] = None,
     cursor: Cursor | None = None,
     limit: Limit = 50,
 ) -> OrderList:
-    return await service.list_orders(db, user_id=None, status=status, cursor=cursor, limit=limit)
+    return await service.list_orders(
+        db,
+        user_id=user_id,
+        status=status,
+        cursor=cursor,
+        limit=limit,
+        since=since,
+        until=until,
+        number=number,
+    )
 
 
 @admin_router.get("/orders/{order_id}", summary="Any order with items and history")

@@ -87,6 +87,10 @@ class OrderRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     history: list[OrderEventRead]
+    next_statuses: list[Status] = Field(
+        description="Where the order may go next; customers may only cancel"
+    )
+    user_id: int
 
 
 class OrderSummary(BaseModel):
@@ -97,6 +101,7 @@ class OrderSummary(BaseModel):
     currency: str
     item_count: int
     created_at: datetime
+    user_id: int
 
 
 class OrderList(BaseModel):

@@ -7,6 +7,7 @@ it answers the order as it is and records nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -33,6 +34,11 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     "delivered": ("shipped",),
     "cancelled": ("pending", "processing"),
 }
+
+
+def next_statuses(status: str) -> list[str]:
+    """Where an order in `status` may go next (customers may only cancel)."""
+    return [to for to, sources in ALLOWED_FROM.items() if status in sources]
 
 
 class OrderNotFound(NotFound):
@@ -106,6 +112,8 @@ async def order_read(db: AsyncSession, order: Order) -> OrderRead:
         created_at=order.created_at,
         updated_at=order.updated_at,
         history=[OrderEventRead(status=e.status, at=e.at, actor=e.actor) for e in history],
+        next_statuses=next_statuses(order.status),
+        user_id=order.user_id,
     )
 
 
@@ -131,8 +139,12 @@ async def list_orders(
     status: str | None,
     cursor: str | None,
     limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    number: str | None = None,
 ) -> OrderList:
-    """Newest first; the cursor is the last id seen."""
+    """Newest first; the cursor is the last id seen. `until` is exclusive; `number` matches
+    the start of an order number."""
     counts = (
         select(OrderItem.order_id, func.sum(OrderItem.quantity).label("n"))
         .group_by(OrderItem.order_id)
@@ -148,6 +160,12 @@ async def list_orders(
         query = query.where(Order.user_id == user_id)
     if status:
         query = query.where(Order.status == status)
+    if since is not None:
+        query = query.where(Order.created_at >= since)
+    if until is not None:
+        query = query.where(Order.created_at < until)
+    if number:
+        query = query.where(Order.order_number.startswith(number.upper(), autoescape=True))
     if cursor:
         query = query.where(Order.id < int(cursor))
     rows = (await db.execute(query)).all()
@@ -162,6 +180,7 @@ async def list_orders(
                 currency=o.currency,
                 item_count=int(n or 0),
                 created_at=o.created_at,
+                user_id=o.user_id,
             )
             for o, n in page
         ],

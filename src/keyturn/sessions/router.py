@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
-from keyturn.deps import Caller, DatabasesDep, Db, KeyringDep, SettingsDep
+from keyturn.deps import Admin, Caller, DatabasesDep, Db, KeyringDep, PathId, SettingsDep
 from keyturn.fields import Text
 from keyturn.sessions import introspect
 from keyturn.sessions import service as sessions
@@ -11,11 +11,15 @@ from keyturn.sessions.schemas import (
     JwtInfo,
     SessionList,
     SessionRead,
+    SessionsEnded,
     VerifyTokenIn,
 )
 
 router = APIRouter(prefix="/auth", tags=["sessions"])
 wellknown_router = APIRouter(tags=["sessions"])
+admin_router = APIRouter(prefix="/admin/users/{user_id}/sessions", tags=["admin"])
+SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+NO_USER: dict[int | str, dict[str, Any]] = {404: {"description": "No such user in this market"}}
 
 
 @router.get("/sessions", summary="Your signed-in devices; `current` marks this one")
@@ -66,3 +70,30 @@ async def jwt_info(settings: SettingsDep, keyring: KeyringDep) -> JwtInfo:
 async def jwks(keyring: KeyringDep, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=300"
     return keyring.jwks()
+
+
+@admin_router.get("", summary="A user's signed-in devices", responses=NO_USER)
+async def admin_list_sessions(db: Db, _: Admin, user_id: PathId) -> SessionList:
+    rows = await sessions.admin_list_sessions(db, user_id=user_id)
+    return SessionList(items=[SessionRead.model_validate(s) for s in rows])
+
+
+@admin_router.delete(
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign one of a user's devices out",
+    responses={404: {"description": "No such user, or no such live session of theirs"}},
+)
+async def admin_end_session(
+    db: Db, admin: Admin, user_id: PathId, session_id: SessionId
+) -> Response:
+    await sessions.admin_end_session(
+        db, user_id=user_id, session_id=session_id, admin_id=admin.user_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@admin_router.delete("", summary="Sign every device of a user out", responses=NO_USER)
+async def admin_end_all_sessions(db: Db, admin: Admin, user_id: PathId) -> SessionsEnded:
+    revoked = await sessions.admin_end_all_sessions(db, user_id=user_id, admin_id=admin.user_id)
+    return SessionsEnded(sessions_revoked=revoked)

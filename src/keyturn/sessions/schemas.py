@@ -23,6 +23,11 @@ class SessionList(BaseModel):
     items: list[SessionRead]
 
 
+class SessionsEnded(BaseModel):
+    success: bool = True
+    sessions_revoked: int
+
+
 class VerifyTokenIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"token": "eyJhbGciOi..."}]})
 

@@ -340,6 +340,36 @@ async def revoke_session(db: AsyncSession, *, user_id: int, session_id: str, rea
     metrics.sessions_revoked(market_of(db), reason)
 
 
+async def _admin_target(db: AsyncSession, user_id: int) -> None:
+    if await db.get(User, user_id) is None:
+        raise NotFound("No such user.")
+
+
+async def admin_list_sessions(db: AsyncSession, *, user_id: int) -> list[Session]:
+    """A user's live sessions, for staff."""
+    await _admin_target(db, user_id)
+    return await live_sessions(db, user_id=user_id)
+
+
+async def admin_end_session(
+    db: AsyncSession, *, user_id: int, session_id: str, admin_id: int
+) -> None:
+    """Staff sign one of a user's devices out."""
+    await _admin_target(db, user_id)
+    await revoke_session(db, user_id=user_id, session_id=session_id, reason="revoked_by_admin")
+    audit.record(db, "session.revoked", user_id=user_id, session_id=session_id, by=admin_id)
+    await db.commit()
+
+
+async def admin_end_all_sessions(db: AsyncSession, *, user_id: int, admin_id: int) -> int:
+    """Staff sign every device of a user out; the account stays enabled."""
+    await _admin_target(db, user_id)
+    revoked = await revoke_user_sessions(db, user_id=user_id, reason="revoked_by_admin")
+    audit.record(db, "session.revoked", user_id=user_id, by=admin_id, sessions_revoked=revoked)
+    await db.commit()
+    return revoked
+
+
 async def live_sessions(db: AsyncSession, *, user_id: int) -> list[Session]:
     rows = await db.scalars(
         select(Session)

@@ -1,8 +1,10 @@
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from keyturn.deps import Admin, Caller, Db, PathId
 from keyturn.users import service
-from keyturn.users.schemas import AccountStatus, UserRead, UserUpdate
+from keyturn.users.schemas import AccountStatus, AdminUserList, AdminUserRead, UserRead, UserUpdate
 
 router = APIRouter(tags=["profile"])
 admin_router = APIRouter(prefix="/admin/users", tags=["admin"])
@@ -16,6 +18,26 @@ async def read_profile(db: Db, caller: Caller) -> UserRead:
 @router.patch("/profile", summary="Change your name, picture, company, language or country")
 async def update_profile(db: Db, caller: Caller, body: UserUpdate) -> UserRead:
     return await service.update_profile(db, user_id=caller.user_id, changes=body)
+
+
+@admin_router.get("", summary="Find accounts by id, part of an email or part of a phone number")
+async def search_users(
+    db: Db,
+    _: Admin,
+    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> AdminUserList:
+    return await service.search_users(db, q=q, cursor=cursor, limit=limit)
+
+
+@admin_router.get(
+    "/{user_id}",
+    summary="One account: profile, sign-in methods, live session count",
+    responses={404: {"description": "No such user in this market"}},
+)
+async def admin_read_user(db: Db, _: Admin, user_id: PathId) -> AdminUserRead:
+    return await service.admin_read_user(db, user_id=user_id)
 
 
 @admin_router.post("/{user_id}/disable", summary="Disable an account and end all its sessions")

@@ -69,3 +69,18 @@ class AccountStatus(BaseModel):
     success: bool = True
     user: UserRead
     sessions_revoked: int = 0
+
+
+class AdminUserRead(UserRead):
+    """What staff see about an account: the profile and how its owner can sign in."""
+
+    sign_in_methods: list[str] = Field(
+        description="`phone`, `password`; later `passkey`, `totp`, `apple`, `google`"
+    )
+    live_sessions: int
+    updated_at: datetime
+
+
+class AdminUserList(BaseModel):
+    items: list[UserRead]
+    next_cursor: str | None

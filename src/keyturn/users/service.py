@@ -1,16 +1,24 @@
-"""Users: lookup, creation at first sign-in, profile changes, admin enable/disable."""
+"""Users: lookup, creation at first sign-in, profile changes; admin search, detail,
+enable/disable."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.config import MarketConfig
+from keyturn.db import MAX_ID
 from keyturn.errors import Conflict, NotFound
 from keyturn.sessions import service as sessions
 from keyturn.users.models import User
-from keyturn.users.schemas import AccountStatus, UserRead, UserUpdate
+from keyturn.users.schemas import (
+    AccountStatus,
+    AdminUserList,
+    AdminUserRead,
+    UserRead,
+    UserUpdate,
+)
 
 
 class EmailTaken(Conflict):
@@ -83,3 +91,47 @@ async def set_account_enabled(
     )
     await db.commit()
     return AccountStatus(user=UserRead.model_validate(user), sessions_revoked=revoked)
+
+
+def sign_in_methods(user: User) -> list[str]:
+    """How this account can sign in. Methods that land later add themselves here."""
+    methods = []
+    if user.phone_number:
+        methods.append("phone")
+    if user.email and user.password_hash:
+        methods.append("password")
+    return methods
+
+
+async def search_users(
+    db: AsyncSession, *, q: str | None, cursor: str | None, limit: int
+) -> AdminUserList:
+    """Newest first. `q` matches an id exactly, or part of an email or phone number."""
+    query = select(User).order_by(User.id.desc())
+    if q:
+        matches = [User.email.contains(q.casefold(), autoescape=True)]
+        digits = "".join(ch for ch in q if ch.isdigit())
+        if len(digits) >= 3 and not set(q) - set("+0123456789 -()."):
+            matches.append(User.phone_number.contains(digits, autoescape=True))
+        if q.isdigit() and int(q) <= MAX_ID:
+            matches.append(User.id == int(q))
+        query = query.where(or_(*matches))
+    if cursor is not None:
+        query = query.where(User.id < int(cursor))
+    rows = list(await db.scalars(query.limit(limit + 1)))
+    page = rows[:limit]
+    return AdminUserList(
+        items=[UserRead.model_validate(u) for u in page],
+        next_cursor=str(page[-1].id) if len(rows) > limit else None,
+    )
+
+
+async def admin_read_user(db: AsyncSession, *, user_id: int) -> AdminUserRead:
+    user = await get_user(db, user_id)
+    live = await sessions.live_sessions(db, user_id=user.id)
+    return AdminUserRead(
+        **UserRead.model_validate(user).model_dump(),
+        sign_in_methods=sign_in_methods(user),
+        live_sessions=len(live),
+        updated_at=user.updated_at,
+    )

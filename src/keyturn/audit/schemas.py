@@ -1,0 +1,56 @@
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from keyturn.db import MAX_ID
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A time without a zone is read as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Moment = Annotated[datetime | None, AfterValidator(_as_utc)]
+
+
+class AuditFilter(BaseModel):
+    """Which events: all of them when nothing is given. `until` is exclusive."""
+
+    user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    event: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_]+(\.[a-z_]+)*$",
+        max_length=48,
+        description="An event name (`login.failed`) or its first part (`login`)",
+    )
+    since: Moment = Field(default=None, description="ISO 8601; without a zone, UTC")
+    until: Moment = Field(default=None, description="ISO 8601, exclusive; without a zone, UTC")
+
+
+AuditFilterQuery = Annotated[AuditFilter, Query()]
+ExportFormat = Literal["csv", "ndjson"]
+
+
+class AuditEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event: str
+    user_id: int | None
+    session_id: str | None
+    ip: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class AuditEventList(BaseModel):
+    items: list[AuditEventRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for older events")
+
+
+class AuditEventTypes(BaseModel):
+    items: list[str]
