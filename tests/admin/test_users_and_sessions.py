@@ -54,14 +54,18 @@ async def test_staff_find_a_customer_by_email_phone_or_id_and_read_their_account
     assert by_phone["user"]["id"] in ids(
         await client.get("/api/v1/admin/users", params={"q": user_id}, headers=admin)
     )
-    assert ids(await client.get("/api/v1/admin/users", params={"q": "nobody@"}, headers=admin)) == []
+    assert (
+        ids(await client.get("/api/v1/admin/users", params={"q": "nobody@"}, headers=admin)) == []
+    )
 
     detail = await client.get(f"/api/v1/admin/users/{by_phone['user']['id']}", headers=admin)
     assert detail.status_code == 200
     body = detail.json()
     assert body["phone_number"] == phone and body["sign_in_methods"] == ["phone"]
     assert body["live_sessions"] == 2 and body["is_active"] is True
-    mail_detail = (await client.get(f"/api/v1/admin/users/{by_mail['user']['id']}", headers=admin)).json()
+    mail_detail = (
+        await client.get(f"/api/v1/admin/users/{by_mail['user']['id']}", headers=admin)
+    ).json()
     assert mail_detail["sign_in_methods"] == ["password"]
     assert mail_detail["full_name"] == "Ada Customer"
     assert "password_hash" not in mail_detail
