@@ -1,4 +1,4 @@
-"""Serves the /app page and its static files (docs/web-app.md)."""
+"""Serves the /app and /admin pages and their static files (docs/web-app.md)."""
 
 import os
 from os import PathLike
@@ -54,3 +54,8 @@ router.mount("/app/static", AppStatic(directory=STATIC_DIR), name="app-static")
 @router.get("/app", summary="The web page to try keyturn in a browser", include_in_schema=False)
 async def app_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=PAGE_HEADERS)
+
+
+@router.get("/admin", summary="The console for shop staff", include_in_schema=False)
+async def admin_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "admin.html", media_type="text/html", headers=PAGE_HEADERS)

@@ -1,4 +1,4 @@
-// Talks to /api/v1 for the /app page (docs/web-app.md).
+// Talks to /api/v1 for the /app and /admin pages (docs/web-app.md).
 //
 // The access token lives in this module's memory only: never in localStorage,
 // sessionStorage or a readable cookie (DESIGN §12). Staying signed in across reloads uses
@@ -37,6 +37,10 @@ export const auth = {
   setMarket(code) {
     market = code;
   },
+  /** The profile changed (name, language): keep the signed-in user in step. */
+  setUser(changed) {
+    user = changed;
+  },
   /** fn(reason) runs when the session ends: "logout" or "expired". */
   onSignedOut(fn) {
     listeners.add(fn);
@@ -70,6 +74,78 @@ async function send(method, path, { body, headers = {}, bearer = true } = {}) {
     throw new ApiError(response.status, data !== null && typeof data === "object" ? data : null);
   }
   return data;
+}
+
+function problemOf(status, text) {
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  return new ApiError(status, data !== null && typeof data === "object" ? data : null);
+}
+
+/**
+ * A request whose body is a file or raw bytes, with upload progress: onProgress(sent, total).
+ * fetch() cannot report upload progress, XMLHttpRequest can.
+ */
+function sendWithProgress(method, path, body, { headers = {}, onProgress } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, BASE + path);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-Market", market);
+    if (accessToken) xhr.setRequestHeader("Authorization", `Bearer ${accessToken}`);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    if (onProgress) {
+      xhr.upload.addEventListener("progress", (e) => {
+        if (e.lengthComputable) onProgress(e.loaded, e.total);
+      });
+    }
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(xhr.responseText ? JSON.parse(xhr.responseText) : null);
+      } else {
+        reject(problemOf(xhr.status, xhr.responseText));
+      }
+    });
+    xhr.addEventListener("error", () =>
+      reject(new ApiError(0, { detail: "The server did not answer. Check your connection." })),
+    );
+    xhr.send(body);
+  });
+}
+
+/** Upload with progress; an expired access token is refreshed once and the upload retried. */
+export async function upload(path, body, options = {}) {
+  try {
+    return await sendWithProgress("POST", path, body, options);
+  } catch (err) {
+    if (err.status !== 401 || !accessToken || !(await refresh())) throw err;
+    return sendWithProgress("POST", path, body, options);
+  }
+}
+
+/** GET a download (file content, audit export): {blob, filename}. */
+export async function download(path) {
+  const get = () =>
+    fetch(BASE + path, {
+      headers: { "X-Market": market, Authorization: `Bearer ${accessToken}` },
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  let response = await get().catch(() => null);
+  if (response && response.status === 401 && (await refresh())) response = await get();
+  if (!response) {
+    throw new ApiError(0, { detail: "The server did not answer. Check your connection." });
+  }
+  if (!response.ok) throw problemOf(response.status, await response.text());
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const utf8 = /filename\*=UTF-8''([^;]+)/.exec(disposition);
+  const plain = /filename="([^"]+)"/.exec(disposition);
+  const filename = utf8 ? decodeURIComponent(utf8[1]) : plain ? plain[1] : "download";
+  return { blob: await response.blob(), filename };
 }
 
 /** One API call; an expired access token is refreshed (once) from the cookie and retried. */
@@ -140,6 +216,30 @@ export async function verifyCode(phone, code, deviceName) {
   return tokens;
 }
 
+export async function passwordSignIn(email, password, deviceName) {
+  const tokens = await send("POST", "/auth/login", {
+    body: { email, password, device_name: deviceName || null, refresh_transport: "cookie" },
+    bearer: false,
+  });
+  accept(tokens);
+  return tokens;
+}
+
+export async function register(email, password, fullName, deviceName) {
+  const tokens = await send("POST", "/auth/register", {
+    body: {
+      email,
+      password,
+      full_name: fullName || null,
+      device_name: deviceName || null,
+      refresh_transport: "cookie",
+    },
+    bearer: false,
+  });
+  accept(tokens);
+  return tokens;
+}
+
 /** The newest sign-in code for this phone from the dev outbox (404 outside development). */
 export async function devCode(phone) {
   const outbox = await send("GET", `/dev/outbox?to=${encodeURIComponent(phone)}`, {
@@ -157,4 +257,31 @@ export async function logout(scope) {
     if (err.status !== 401) throw err;
   }
   if (scope !== "others") forget("logout");
+}
+
+let watching = null;
+
+/**
+ * While signed in, check now and then (and whenever the page becomes visible again) that the
+ * session is still live, so a page left open notices a session ended elsewhere or an account
+ * disabled by staff: the 401 ends in the signed-out handler.
+ */
+export function watchSession(seconds = 20) {
+  if (watching) return;
+  const check = () => {
+    if (accessToken && document.visibilityState === "visible") api("GET", "/profile").catch(() => {});
+  };
+  watching = setInterval(check, seconds * 1000);
+  document.addEventListener("visibilitychange", check);
+}
+
+export function forgotPassword(email) {
+  return send("POST", "/auth/password/forgot", { body: { email }, bearer: false });
+}
+
+export function resetPassword(token, newPassword) {
+  return send("POST", "/auth/password/reset", {
+    body: { token, new_password: newPassword },
+    bearer: false,
+  });
 }

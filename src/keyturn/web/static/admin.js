@@ -1,0 +1,94 @@
+// The /admin console for shop staff. Each section is one module under admin/ that registers
+// itself with the router; this file wires the header, the sign-in and the warnings.
+
+import { auth, logout, refresh, watchSession } from "./api.js";
+import { $, el, notice, run } from "./dom.js";
+import { initialLang, lang, setLang, t } from "./i18n.js";
+import { go, parse, register, show, start } from "./router.js";
+import { signInCard } from "./signin.js";
+// The console's sections, in menu order. A new page (webhooks, ...) is one module and one line.
+import "./admin/users.js";
+import "./admin/orders.js";
+import "./admin/catalog.js";
+import "./admin/audit.js";
+
+const MARKETS = ["us", "kg"];
+const MARKET_KEY = "keyturn.market"; // only the chosen market: never a token
+
+function chooseMarket(code) {
+  const market = MARKETS.includes(code) ? code : "us";
+  auth.setMarket(market);
+  $("market").value = market;
+  localStorage.setItem(MARKET_KEY, market);
+}
+
+/** Staff accounts should have a second factor; until keyturn has them, say so. */
+function renderWarning() {
+  const user = auth.user;
+  $("mfa-warning").hidden = !user || user.mfa_enabled === true;
+}
+
+function renderHeader() {
+  const user = auth.user;
+  $("account").hidden = !user;
+  $("market").disabled = Boolean(user);
+  if (user) $("who").textContent = user.email || user.phone_number || `#${user.id}`;
+  renderWarning();
+}
+
+async function signedIn() {
+  if (auth.user.role !== "admin") {
+    await logout("current");
+    notice(t("This account is not an administrator."), "error");
+    return;
+  }
+  renderHeader();
+  watchSession();
+  const next = parse(location.hash).id;
+  if (["signin", ""].includes(next)) go("users");
+  else await show();
+}
+
+register({
+  id: "signin",
+  label: "Sign in",
+  signedIn: false,
+  mount: (root) =>
+    root.append(
+      el(
+        "div",
+        { class: "narrow" },
+        signInCard({ title: t("Staff sign-in"), allowRegister: false, market: () => auth.market, onSignedIn: signedIn }),
+      ),
+    ),
+});
+
+auth.onSignedOut((reason) => {
+  renderHeader();
+  notice(reason === "expired" ? t("Your session has ended. Sign in again.") : t("Signed out."), reason === "expired" ? "error" : "info");
+  go("signin");
+});
+
+async function boot() {
+  $("market").addEventListener("change", () => chooseMarket($("market").value));
+  $("lang").addEventListener("change", () => {
+    setLang($("lang").value, { remember: true });
+    show({ focus: false });
+  });
+  $("notice-close").addEventListener("click", () => ($("notice").hidden = true));
+  $("logout").addEventListener("click", (e) => run(e.currentTarget, () => logout("current")));
+  chooseMarket(localStorage.getItem(MARKET_KEY));
+  setLang(initialLang(auth.market));
+  $("lang").value = lang();
+  start(() => (auth.signedIn ? "users" : "signin"));
+  if (await refresh()) {
+    if (auth.user.role === "admin") watchSession();
+    else await logout("current");
+  }
+  renderHeader();
+  if (!location.hash || location.hash === "#") history.replaceState(null, "", "#/users");
+  await show({ focus: false });
+  document.body.dataset.ready = "true";
+}
+
+boot();

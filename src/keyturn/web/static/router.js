@@ -1,0 +1,92 @@
+// The page's sections and the #/route that shows one (docs/web-app.md).
+//
+// Every section is one module that registers itself here: {id, label, nav, signedIn,
+// mount(root, params)}. Pages that land later (passkeys, second factors, linked accounts,
+// data export, account deletion) add a module and one line in the page's section list;
+// nothing else changes.
+
+import { auth } from "./api.js";
+import { $, el, focusHeading, run } from "./dom.js";
+import { t } from "./i18n.js";
+
+const sections = new Map();
+let fallback = null;
+let current = { id: null, params: [], query: new URLSearchParams() };
+
+/**
+ * section: {id, label, mount(root, route), nav?: true, order?: number (menu position),
+ * signedIn?: true (only when signed in) | false (only when signed out) | undefined (always)}
+ */
+export function register(section) {
+  sections.set(section.id, section);
+}
+
+export function parse(hash) {
+  const raw = hash.replace(/^#\/?/, "");
+  const [path, query = ""] = raw.split("?", 2);
+  const [id = "", ...params] = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { id, params, query: new URLSearchParams(query) };
+}
+
+function allowed(section) {
+  if (!section) return false;
+  if (section.signedIn === true) return auth.signedIn;
+  if (section.signedIn === false) return !auth.signedIn;
+  return true;
+}
+
+export function go(id, ...params) {
+  const hash = `#/${[id, ...params].map(encodeURIComponent).join("/")}`;
+  if (location.hash === hash) show();
+  else location.hash = hash;
+}
+
+export function route() {
+  return current;
+}
+
+function renderNav() {
+  const nav = $("nav");
+  nav.replaceChildren(
+    ...[...sections.values()]
+      .filter((s) => s.nav && allowed(s))
+      .sort((a, b) => (a.order ?? 100) - (b.order ?? 100))
+      .map((s) =>
+        el(
+          "li",
+          {},
+          el("a", {
+            href: `#/${s.id}`,
+            text: t(s.label),
+            "aria-current": s.id === current.id ? "page" : false,
+            dataset: { section: s.id },
+          }),
+        ),
+      ),
+  );
+}
+
+/** Show the section the address names (or the fallback when it is not allowed now). */
+export async function show({ focus = true } = {}) {
+  let next = parse(location.hash);
+  let section = sections.get(next.id);
+  if (!allowed(section)) {
+    const id = fallback();
+    section = sections.get(id);
+    next = { id, params: [], query: new URLSearchParams() };
+  }
+  current = next;
+  renderNav();
+  const root = $("main");
+  root.replaceChildren();
+  root.dataset.section = section.id;
+  document.title = `${t(section.label)} · keyturn`;
+  await run(null, () => section.mount(root, next));
+  if (focus) focusHeading(root);
+}
+
+/** Start routing; `chooseFallback()` names the section to show when the address names none. */
+export function start(chooseFallback) {
+  fallback = chooseFallback;
+  window.addEventListener("hashchange", () => show());
+}
