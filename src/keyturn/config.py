@@ -122,10 +122,11 @@ class EmailSettings(BaseModel):
     smtp_password: str | None = None
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     reset_ttl: timedelta = timedelta(minutes=30)
-    reset_url: str = "http://127.0.0.1:8000/app#reset?token={token}"
     # Codes that prove a mailbox (docs/email-proof.md): lifetime, wrong answers per code.
     proof_ttl: timedelta = timedelta(minutes=15)
     proof_max_attempts: int = Field(default=5, ge=1)
+    # `{token}` and, optionally, `{market}`: /app opens its reset form in that market.
+    reset_url: str = "http://127.0.0.1:8000/app#reset?token={token}&market={market}"
     smtp_timeout: float = 10.0
     # CA bundle that verifies the SMTP server's certificate (default: the system's).
     smtp_ca_file: Path | None = None

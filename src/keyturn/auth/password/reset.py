@@ -74,7 +74,7 @@ async def forgot_password(
         )
         await db.flush()
         minutes = int(ttl.total_seconds() // 60)
-        link = settings.email.reset_url.format(token=token)
+        link = settings.email.reset_url.format(token=token, market=market)
         await mail.make_mailer(settings).send(
             db,
             mail.Email(

@@ -102,9 +102,9 @@ async function mount(root) {
         return;
       }
       send.disabled = true;
+      picker.value = ""; // ready for the next file as soon as this one is on its way
       try {
         await sendFile(file);
-        picker.value = "";
       } finally {
         send.disabled = false;
       }
