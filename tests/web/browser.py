@@ -87,11 +87,11 @@ def axe_violations(page: Page) -> list[str]:
     return list(result)
 
 
-def shoot(page: Page, name: str) -> None:
+def shoot(page: Page, name: str, *, full_page: bool = True) -> None:
     """A screenshot for docs/web-app.md."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def outbox(server: LiveServer, to: str, market: str = "us") -> list[dict[str, Any]]:

@@ -1,73 +1,48 @@
-"""The /app page in headless Chromium against the real `keyturn serve` (DESIGN §9)."""
+"""The /app shop with phone sign-in in headless Chromium against the real `keyturn serve`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.factories import new_phone
 from tests.harness.server import LiveServer
+from tests.web.browser import new_page, outbox, shoot, start_server
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-SCREENSHOT = Path("/tmp/keyturn-app.png")
 DEVICE = "Playwright laptop"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = LiveServer(
-        tmp_path_factory.mktemp("web-app"), env={"KEYTURN_LOAD_DEMO_CATALOG": "true"}
-    ).start()
+    live = start_server(tmp_path_factory.mktemp("web-app"))
     yield live
     live.stop()
 
 
-@pytest.fixture
-def page(server: LiveServer) -> Iterator[Page]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(10_000)
-        yield context.new_page()
-        browser.close()
-
-
 def sign_in(page: Page, server: LiveServer, phone: str) -> dict[str, Any]:
     """Phone sign-in through the page, code filled by its dev-outbox button."""
+    page.click("#nav a[data-section=signin]")
+    page.click("#tab-phone")
     page.fill("#phone", phone)
     page.fill("#device-name", DEVICE)
     page.click("#send-code")
     expect(page.locator("#code-form")).to_be_visible()
-    expect(page.locator(".hint")).to_contain_text("in the console and in the dev outbox")
+    expect(page.locator("#code-form .hint")).to_contain_text("in the console and in the dev outbox")
     page.click("#fill-code")
-    outbox = httpx.get(
-        f"{server.url}/api/v1/dev/outbox", params={"to": phone}, headers={"X-Market": "us"}
-    ).json()
-    expect(page.locator("#code")).to_have_value(outbox["items"][0]["code"])
+    expect(page.locator("#code")).to_have_value(outbox(server, phone)[0]["code"])
     with page.expect_response(re.compile(r"/api/v1/auth/verify-code$")) as answer:
         page.click("#verify")
     tokens: dict[str, Any] = answer.value.json()
     expect(page.locator("#who")).to_have_text(phone)
+    expect(page.locator("#main")).to_have_attribute("data-section", "shop")
     return tokens
 
 
@@ -91,14 +66,10 @@ def first_buyable(products: list[dict[str, Any]], n: int) -> list[tuple[int, str
 
 
 def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
-    server: LiveServer, page: Page
+    server: LiveServer, browser: Browser
 ) -> None:
     problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on(
-        "console",
-        lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
-    )
+    page = new_page(browser, problems)
     products = httpx.get(
         f"{server.url}/api/v1/products", params={"limit": 12}, headers={"X-Market": "us"}
     ).json()["items"]
@@ -110,6 +81,7 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     page.goto(f"{server.url}/app")
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     page.select_option("#market", "us")
+    page.select_option("#lang", "en")
     expect(page.locator("li.product")).to_have_count(12)
 
     phone = new_phone()
@@ -125,7 +97,7 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     expect(page.locator("#wishlist-items > li")).to_have_count(1)
 
     page.click("#logout")
-    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#main")).to_have_attribute("data-section", "signin")
     expect(page.locator("#cart")).to_be_hidden()
 
     sign_in_elsewhere(server, phone, "Tablet")
@@ -134,11 +106,16 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     expect(page.locator("#cart-subtotal")).to_have_text(subtotal)
     expect(page.locator("#wishlist-items > li")).to_have_count(1)
 
+    page.click("#nav a[data-section=devices]")
     devices = page.locator("#device-list > li")
     expect(devices).to_have_count(2)
     page.click('#device-list button[aria-label="Sign Tablet out"]')
     expect(devices).to_have_count(1)
+    current = page.locator("#device-list > li.current")
+    expect(current).to_contain_text(DEVICE)
+    expect(current).to_contain_text("This device")
 
+    page.click("#nav a[data-section=shop]")
     # Two quick clicks add in either order: find the first product's line by its SKU.
     first_line = page.locator(f'#cart-lines > li[data-sku-id="{first_sku}"]')
     first_line.locator("input.qty").fill("2")
@@ -159,6 +136,7 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     expect(page.locator("#who")).to_have_text(phone)
     expect(page.locator("#cart-subtotal")).to_have_text(subtotal)
+    shoot(page, "app-shop")
 
     form = page.locator("#checkout-form")
     form.locator('[name="full_name"]').fill("Ada Shopper")
@@ -166,19 +144,17 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     form.locator('[name="city"]').fill("Chicago")
     form.locator('[name="postal_code"]').fill("60601")
     page.click("#place-order")
+    expect(page.locator("#order-detail")).to_contain_text("1 Infinite Loop")
+    page.click("#cancel-order")
+    expect(page.locator("#order-detail .detail-head .badge")).to_have_text("cancelled")
+    page.click("#nav a[data-section=orders]")
     orders = page.locator("#order-list > li")
     expect(orders).to_have_count(1)
     expect(orders.first.locator(".order-number")).to_have_text(re.compile(r"^US-\d+$"))
     expect(orders.first.locator(".amount")).to_have_text(subtotal)
-    expect(page.locator("#order-detail")).to_contain_text("1 Infinite Loop")
-    expect(page.locator("#cart-lines > li")).to_have_count(0)
-    page.click("#order-detail button:text('Cancel order')")
     expect(orders.first.locator(".badge")).to_have_text("cancelled")
-
-    current = page.locator("#device-list > li.current")
-    expect(current).to_have_count(1)
-    expect(current).to_contain_text(DEVICE)
-    expect(current).to_contain_text("This device")
+    page.click("#nav a[data-section=shop]")
+    expect(page.locator("#cart-lines > li")).to_have_count(0)
 
     stored = page.evaluate(
         "() => [localStorage, sessionStorage].flatMap(s => Object.values(s)).join('\\n')"
@@ -187,7 +163,4 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     assert tokens["access_token"] not in stored
     assert reloaded_token not in stored
     assert "eyJ" not in stored  # no JWT of any kind
-
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert problems == []

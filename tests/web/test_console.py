@@ -224,7 +224,7 @@ def staff_edit_stock_and_import(page: Page, server: LiveServer, tmp: Path) -> No
     page.click("#import-catalog")
     expect(page.locator("#import-progress")).to_contain_text("Imported. 1 products: 1 new")
     accessible(page, "admin catalog")
-    shoot(page, "admin-catalog")
+    shoot(page, "admin-catalog", full_page=False)
     products = httpx.get(
         f"{server.url}/api/v1/products", params={"q": "Spring Scarf"}, headers={"X-Market": "us"}
     ).json()["items"]
@@ -300,7 +300,7 @@ def test_the_pages_speak_russian_and_fit_a_phone(server: LiveServer, browser: Br
     assert phone.evaluate("document.documentElement.lang") == "ru"
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     accessible(phone, "shop in Russian on a phone")
-    shoot(phone, "app-shop-phone-ru")
+    shoot(phone, "app-shop-phone-ru", full_page=False)
     ready(phone, f"{server.url}/admin")  # the choice is remembered
     expect(phone.locator("#signin-title")).to_have_text("Вход для сотрудников")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390

@@ -20,14 +20,17 @@ Moment = Annotated[datetime | None, AfterValidator(_as_utc)]
 class AuditFilter(BaseModel):
     """Which events: all of them when nothing is given. `until` is exclusive."""
 
-    user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    user_id: int | None = Field(default=None, ge=1, le=MAX_ID, examples=[42])
     event: str | None = Field(
         default=None,
         pattern=r"^[a-z_]+(\.[a-z_]+)*$",
         max_length=48,
         description="An event name (`login.failed`) or its first part (`login`)",
+        examples=["login.failed"],
     )
-    since: Moment = Field(default=None, description="ISO 8601; without a zone, UTC")
+    since: Moment = Field(
+        default=None, description="ISO 8601; without a zone, UTC", examples=["2026-11-01T00:00:00Z"]
+    )
     until: Moment = Field(default=None, description="ISO 8601, exclusive; without a zone, UTC")
 
 

@@ -24,7 +24,9 @@ async def update_profile(db: Db, caller: Caller, body: UserUpdate) -> UserRead:
 async def search_users(
     db: Db,
     _: Admin,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, examples=["ada@example.com", "+1312555"])
+    ] = None,
     cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AdminUserList:
