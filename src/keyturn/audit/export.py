@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service
 from keyturn.audit.schemas import AuditEventRead, AuditFilter, ExportFormat
-from keyturn.db import Databases
+from keyturn.db import Databases, end_read
 
 PAGE_SIZE = 500
 CSV_COLUMNS = ["id", "created_at", "event", "user_id", "session_id", "ip", "details"]
@@ -61,7 +61,7 @@ async def start_export(
 ) -> AsyncIterator[bytes]:
     """Ends the request's own transaction (only the admin check used it) and returns the
     body: every matching event, oldest first."""
-    await db.rollback()
+    await end_read(db)
     return _pages(databases, market=market, where=where, fmt=fmt)
 
 

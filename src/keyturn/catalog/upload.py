@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.catalog import importer
+from keyturn.db import end_read
 from keyturn.errors import AppError, Invalid
 
 # Larger than the JSON body limit of other routes: a catalog of a few thousand SKUs.
@@ -99,7 +100,7 @@ async def import_catalog(
 ) -> ImportSummary:
     """Check the whole file, then upsert it in one transaction (or only check: `dry_run`)."""
     kind = _kind(content_type)
-    await db.rollback()  # only the admin check read; hold nothing while the body arrives
+    await end_read(db)  # only the admin check read; hold nothing while the body arrives
     body = await _read(stream, content_length)
     try:
         records = await asyncio.to_thread(_parse, body, kind=kind, currency=currency)
