@@ -8,6 +8,7 @@ lone surrogates cannot be encoded at all. See docs/security.md.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, HttpUrl, StringConstraints
@@ -50,3 +51,14 @@ MultilineText = Annotated[str, AfterValidator(_multiline)]
 Url = Annotated[HttpUrl, Field(max_length=URL_MAX_LENGTH), AfterValidator(_fits_column)]
 # `next_cursor` of a previous page: an id, ASCII digits only (`"²".isdigit()` is True).
 Cursor = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")]
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A time without a zone is read as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# A moment in a filter (`since`, `until`): ISO 8601, UTC when it names no zone.
+Moment = Annotated[datetime | None, AfterValidator(_as_utc)]

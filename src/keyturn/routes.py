@@ -6,7 +6,12 @@ from keyturn.config import API_PREFIX, Settings
 
 # Routes whose handler streams the request body and bounds it itself; every other body is
 # capped at `max_body_size` by the middleware (docs/security.md).
-STREAMED_BODIES = frozenset({("POST", f"{API_PREFIX}/files")})
+STREAMED_BODIES = frozenset(
+    {
+        ("POST", f"{API_PREFIX}/files"),
+        ("POST", f"{API_PREFIX}/admin/catalog/import"),  # up to 5 MiB (catalog/upload.py)
+    }
+)
 # The JobPsych API's uploads (KEYTURN_COMPAT=jobpsych) stream the same way.
 JOBPSYCH_UPLOADS = frozenset({("POST", "/api/files/upload"), ("POST", "/api/files/count")})
 

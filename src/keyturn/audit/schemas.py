@@ -1,20 +1,11 @@
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from keyturn.db import MAX_ID
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    """A time without a zone is read as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-Moment = Annotated[datetime | None, AfterValidator(_as_utc)]
+from keyturn.fields import Moment
 
 
 class AuditFilter(BaseModel):

@@ -2,10 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from keyturn.audit.schemas import Moment
 from keyturn.db import MAX_ID
 from keyturn.deps import Admin, Caller, Db, Market, PathId, SettingsDep
-from keyturn.fields import Cursor
+from keyturn.fields import Cursor, Moment
 from keyturn.orders import checkout, service
 from keyturn.orders.schemas import (
     CheckoutIn,

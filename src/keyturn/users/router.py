@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from keyturn.deps import Admin, Caller, Db, PathId
+from keyturn.fields import Text
 from keyturn.users import service
 from keyturn.users.schemas import AccountStatus, AdminUserList, AdminUserRead, UserRead, UserUpdate
 
@@ -25,7 +26,7 @@ async def search_users(
     db: Db,
     _: Admin,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=100, examples=["ada@example.com", "+1312555"])
+        Text | None, Query(min_length=1, max_length=100, examples=["ada@example.com", "+1312555"])
     ] = None,
     cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
