@@ -7,18 +7,16 @@ from keyturn.audit import export, service
 from keyturn.audit.schemas import AuditEventList, AuditEventTypes, AuditFilterQuery, ExportFormat
 from keyturn.db import utcnow
 from keyturn.deps import Admin, DatabasesDep, Db, Market
+from keyturn.fields import Cursor
 
 admin_router = APIRouter(prefix="/admin/audit-events", tags=["admin"])
 
-Cursor = Annotated[
-    str | None, Query(pattern=r"^[1-9][0-9]{0,17}$", description="`next_cursor` of the last page")
-]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 @admin_router.get("", summary="The audit log of this market, newest first, filtered")
 async def list_audit_events(
-    db: Db, _: Admin, where: AuditFilterQuery, cursor: Cursor = None, limit: Limit = 50
+    db: Db, _: Admin, where: AuditFilterQuery, cursor: Cursor | None = None, limit: Limit = 50
 ) -> AuditEventList:
     return await service.list_events(db, where=where, cursor=cursor, limit=limit)
 

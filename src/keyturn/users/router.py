@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from keyturn.deps import Admin, Caller, Db, PathId
-from keyturn.fields import Text
+from keyturn.fields import Cursor, Text
 from keyturn.users import service
 from keyturn.users.schemas import AccountStatus, AdminUserList, AdminUserRead, UserRead, UserUpdate
 
@@ -28,7 +28,7 @@ async def search_users(
     q: Annotated[
         Text | None, Query(min_length=1, max_length=100, examples=["ada@example.com", "+1312555"])
     ] = None,
-    cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$")] = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AdminUserList:
     return await service.search_users(db, q=q, cursor=cursor, limit=limit)
