@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service
@@ -71,8 +72,7 @@ async def _pages(
     after = 0
     first = True
     while True:
-        async with databases.session(market) as db:
-            rows = await service.event_page(db, where=where, after=after, limit=PAGE_SIZE)
+        rows = await _page(databases, market=market, where=where, after=after)
         if fmt == "csv":
             if rows or first:
                 yield _csv(rows, header=first)
@@ -82,3 +82,14 @@ async def _pages(
         if len(rows) < PAGE_SIZE:
             return
         after = rows[-1].id
+
+
+async def _page(
+    databases: Databases, *, market: str, where: AuditFilter, after: int
+) -> list[AuditEventRead]:
+    # A client that leaves mid-export cancels the response. A query cancelled halfway makes
+    # SQLAlchemy throw its connection away (with aiosqlite, leaving a close that never ends),
+    # so the short page read finishes first and the cancellation lands after it.
+    with anyio.CancelScope(shield=True):
+        async with databases.session(market) as db:
+            return await service.event_page(db, where=where, after=after, limit=PAGE_SIZE)
