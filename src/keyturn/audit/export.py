@@ -92,4 +92,5 @@ async def _page(
     # so the short page read finishes first and the cancellation lands after it.
     with anyio.CancelScope(shield=True):
         async with databases.session(market) as db:
-            return await service.event_page(db, where=where, after=after, limit=PAGE_SIZE)
+            rows = await service.event_page(db, where=where, after=after, limit=PAGE_SIZE)
+    return rows
