@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from keyturn.audit.models import AuditEvent
 from tests.factories import auth, make_admin, new_phone, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 EVENTS = "/api/v1/admin/audit-events"
 

@@ -10,7 +10,7 @@ from keyturn.catalog.models import Product, Sku
 from keyturn.orders.models import Order
 from tests.factories import add_to_cart, auth, create_product, make_admin, sign_in
 from tests.orders.test_checkout import checkout
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 IMPORT = "/api/v1/admin/catalog/import"
 CSV = b"name,code,price,stock,attr_size\nTee,HTTP-TEE-S,19.99,5,S\nTee,HTTP-TEE-M,21.00,7,M\n"

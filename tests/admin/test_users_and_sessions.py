@@ -6,8 +6,17 @@ from sqlalchemy import func, select
 
 from keyturn.audit.models import AuditEvent
 from keyturn.sessions.models import Session
-from tests.factories import auth, make_admin, new_email, new_phone, register, sign_in
-from tests.system.test_errors import assert_problem
+from tests.factories import (
+    add_passkey,
+    auth,
+    make_admin,
+    new_email,
+    new_phone,
+    register,
+    sign_in,
+)
+from tests.harness.authenticator import SoftAuthenticator
+from tests.problems import assert_problem
 
 
 async def live_sessions(app, user_id: int, market: str = "us") -> int:
@@ -69,6 +78,10 @@ async def test_staff_find_a_customer_by_email_phone_or_id_and_read_their_account
     assert mail_detail["sign_in_methods"] == ["password"]
     assert mail_detail["full_name"] == "Ada Customer"
     assert "password_hash" not in mail_detail
+
+    await add_passkey(client, by_phone["access_token"], SoftAuthenticator())
+    detail = await client.get(f"/api/v1/admin/users/{by_phone['user']['id']}", headers=admin)
+    assert detail.json()["sign_in_methods"] == ["phone", "passkey"]
 
 
 async def test_staff_end_one_session_or_all_of_them(app, client: httpx.AsyncClient) -> None:

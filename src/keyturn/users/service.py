@@ -3,10 +3,11 @@ enable/disable."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
+from keyturn.auth.models import Passkey
 from keyturn.config import MarketConfig
 from keyturn.db import MAX_ID
 from keyturn.errors import Conflict, NotFound
@@ -93,13 +94,16 @@ async def set_account_enabled(
     return AccountStatus(user=UserRead.model_validate(user), sessions_revoked=revoked)
 
 
-def sign_in_methods(user: User) -> list[str]:
+async def sign_in_methods(db: AsyncSession, user: User) -> list[str]:
     """How this account can sign in. Methods that land later add themselves here."""
     methods = []
     if user.phone_number:
         methods.append("phone")
     if user.email and user.password_hash:
         methods.append("password")
+    passkeys = await db.scalar(select(func.count()).where(Passkey.user_id == user.id))
+    if passkeys:
+        methods.append("passkey")
     return methods
 
 
@@ -131,7 +135,7 @@ async def admin_read_user(db: AsyncSession, *, user_id: int) -> AdminUserRead:
     live = await sessions.live_sessions(db, user_id=user.id)
     return AdminUserRead(
         **UserRead.model_validate(user).model_dump(),
-        sign_in_methods=sign_in_methods(user),
+        sign_in_methods=await sign_in_methods(db, user),
         live_sessions=len(live),
         updated_at=user.updated_at,
     )

@@ -76,6 +76,7 @@ export default {
   "All orders": "Все заказы",
   "Phone and SMS code": "Телефон и код из SMS",
   "Email and password": "Email и пароль",
+  "Passkey": "Ключ доступа",
   "No account matches.": "Учётных записей не найдено.",
   "Accounts found": "Найденные учётные записи",
   "Id": "ID",

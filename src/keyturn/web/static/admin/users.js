@@ -9,6 +9,7 @@ import { eventRows } from "./audit.js";
 const METHODS = {
   phone: () => t("Phone and SMS code"),
   password: () => t("Email and password"),
+  passkey: () => t("Passkey"),
 };
 
 function results(users) {
