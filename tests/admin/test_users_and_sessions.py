@@ -16,6 +16,7 @@ from tests.factories import (
     sign_in,
 )
 from tests.harness.authenticator import SoftAuthenticator
+from tests.harness.oauth_provider import Social
 from tests.problems import assert_problem
 
 
@@ -178,3 +179,17 @@ async def test_another_markets_accounts_are_never_visible(app, client: httpx.Asy
     for path in ("/api/v1/admin/users", f"/api/v1/admin/users/{kg_user['user']['id']}/sessions"):
         assert_problem(await client.get(path, headers=kg_headers), 403, "auth.forbidden")
     assert await live_sessions(app, kg_user["user"]["id"], "kg") == 1
+
+
+async def test_staff_see_an_apple_or_google_sign_in_among_the_methods(social: Social) -> None:
+    client, nonce = social.client, "nonce-of-this-sign-in"
+    admin = auth((await make_admin(social.app, client))["access_token"])
+    token = social.fake.id_token("google", "google-admin-view-1", email=new_email(), nonce=nonce)
+    signed = await client.post(
+        "/api/v1/auth/oauth/google",
+        json={"id_token": token, "nonce": nonce},
+        headers={"X-Market": "us"},
+    )
+    assert signed.status_code == 200, signed.text
+    detail = await client.get(f"/api/v1/admin/users/{signed.json()['user']['id']}", headers=admin)
+    assert detail.json()["sign_in_methods"] == ["google"]

@@ -75,7 +75,7 @@ class AdminUserRead(UserRead):
     """What staff see about an account: the profile and how its owner can sign in."""
 
     sign_in_methods: list[str] = Field(
-        description="`phone`, `password`, `passkey`; later `totp`, `apple`, `google`"
+        description="`phone`, `password`, `passkey`, `apple`, `google`; later `totp`"
     )
     live_sessions: int
     updated_at: datetime

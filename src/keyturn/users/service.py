@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
-from keyturn.auth.models import Passkey
+from keyturn.auth.models import Identity, Passkey
 from keyturn.config import MarketConfig
 from keyturn.db import MAX_ID
 from keyturn.errors import Conflict, NotFound
@@ -104,6 +104,10 @@ async def sign_in_methods(db: AsyncSession, user: User) -> list[str]:
     passkeys = await db.scalar(select(func.count()).where(Passkey.user_id == user.id))
     if passkeys:
         methods.append("passkey")
+    providers = await db.scalars(
+        select(Identity.provider).where(Identity.user_id == user.id).order_by(Identity.provider)
+    )
+    methods.extend(providers)
     return methods
 
 

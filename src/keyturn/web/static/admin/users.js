@@ -10,6 +10,8 @@ const METHODS = {
   phone: () => t("Phone and SMS code"),
   password: () => t("Email and password"),
   passkey: () => t("Passkey"),
+  apple: () => "Apple",
+  google: () => "Google",
 };
 
 function results(users) {
