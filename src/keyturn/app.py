@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from keyturn import __version__, housekeeping, metrics
 from keyturn.auth.oauth.clients import make_oauth
@@ -17,12 +17,14 @@ from keyturn.config import API_PREFIX, ConfigError, Settings, load_settings
 from keyturn.db import Databases
 from keyturn.files.storage import make_storage
 from keyturn.logs import configure_logging
+from keyturn.markets import Markets
 from keyturn.middleware import RequestContextMiddleware
 from keyturn.notify.providers import make_sms_provider
 from keyturn.problems import install_error_handlers
 from keyturn.ratelimit import RateLimiter
 from keyturn.routes import api_routers, compat_routers, root_routers, streamed_bodies
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
+from keyturn.sessions.tokens import TokenVerifier
 
 DESCRIPTION = """
 Sign-in (phone + SMS code, email + password), per-device sessions, and the customer data
@@ -66,9 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.databases = Databases(settings)
     secret = ensure_secret_key(settings)
+    app.state.markets = Markets(settings, app.state.databases)
     app.state.limiter = RateLimiter(settings.redis_url, key_secret=secret)
     ensure_dev_keyring(settings)
     app.state.keyring = Keyring(settings)
+    app.state.token_verifier = TokenVerifier(settings, app.state.keyring)
     app.state.sms = make_sms_provider(settings)
     app.state.otp = Otp(settings, secret, app.state.sms)
     app.state.oauth = make_oauth(settings)
@@ -86,12 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(mobile.MobileV0Middleware, settings=settings)
         mobile.document_user_fields(app)
 
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=[
+    cors = {
+        "allow_origins": settings.cors_origins,
+        "allow_credentials": True,
+        "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        "allow_headers": [
             "Authorization",
             "Content-Type",
             "X-Market",
@@ -99,10 +102,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "X-Refresh-Transport",
             "X-Request-ID",
         ],
-    )
+    }
+    access_log = logging.getLevelName(settings.log_level.upper()) <= logging.INFO
     app.add_middleware(
         RequestContextMiddleware,
         max_body_size=settings.max_body_size,
+        cors=cors,
+        access_log=access_log,
         streamed_bodies=streamed_bodies(settings),
     )
     app.state.tracer_provider = _tracing(app, settings)

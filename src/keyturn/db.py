@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from keyturn.config import Settings
+from keyturn.reader import EngineReader, PostgresReader, Reader
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -77,7 +78,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cursor.close()
 
 
+# Connections per market and process, opened on demand and then kept: no overflow connections
+# that open and close under load. A request past the pool waits up to POOL_TIMEOUT (then 503).
+POOL_SIZE = 16
+READ_POOL_SIZE = 8  # PostgreSQL connections for one-statement reads (keyturn.reader)
+POOL_TIMEOUT = 5
+SQLITE_READERS = 4  # per market and process (WAL: they read while the one writer writes)
+
+
 def make_engine(url: str) -> AsyncEngine:
+    """The market's engine for transactions. On SQLite: its one writer connection."""
     if url.startswith("sqlite"):
         # One connection per process: concurrent requests queue for it in asyncio instead of
         # sleeping in SQLite's busy handler, which made tail latency seconds long.
@@ -94,14 +104,39 @@ def make_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         _disable_pysqlite_transactions(engine.sync_engine)
         return engine
+    # No pre-ping (a round trip per checkout): a connection that died fails its statement,
+    # that request answers 503 and the pool replaces every connection older than the failure.
     return create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
-        pool_pre_ping=True,
-        pool_timeout=5,
+        pool_size=POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=POOL_TIMEOUT,
+        hide_parameters=True,  # errors never carry what a client sent into the log
+    )
+
+
+def make_reader(url: str, engine: AsyncEngine) -> Reader:
+    """Where the market's one-statement reads run (see keyturn.reader)."""
+    if not url.startswith("sqlite"):
+        return PostgresReader(engine, size=READ_POOL_SIZE, timeout=POOL_TIMEOUT)
+    readers = create_async_engine(
+        url,
+        connect_args={"timeout": 10},
+        pool_size=SQLITE_READERS,
+        max_overflow=0,
+        pool_timeout=30,
         hide_parameters=True,
     )
+    event.listen(readers.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(readers.sync_engine, "connect", _sqlite_read_only)
+    _disable_pysqlite_transactions(readers.sync_engine)
+    return EngineReader(readers)
+
+
+def _sqlite_read_only(dbapi_conn: Any, _: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
 
 
 def _disable_pysqlite_transactions(engine: Engine) -> None:
@@ -132,6 +167,7 @@ class Databases:
         self.engines = {code: make_engine(url) for code, url in self.urls.items()}
         for code, engine in self.engines.items():
             _MARKETS[engine.sync_engine] = code
+        self.readers = {code: make_reader(self.urls[code], e) for code, e in self.engines.items()}
         self.sessionmakers = {
             code: async_sessionmaker(engine, expire_on_commit=False)
             for code, engine in self.engines.items()
@@ -152,6 +188,8 @@ class Databases:
             return False
 
     async def dispose(self) -> None:
+        for reader in self.readers.values():
+            await reader.close()
         for engine in self.engines.values():
             await engine.dispose()
 

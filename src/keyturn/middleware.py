@@ -1,15 +1,22 @@
-"""One pure-ASGI middleware: request id, access log, metrics, security headers, the request
-body cap, and the last-resort 500 (generic body with the request id; the traceback only in
-the log)."""
+"""One pure-ASGI middleware: request id, access log, metrics, security headers, CORS, the
+request body cap, and the last-resort 500 (generic body with the request id; the traceback
+only in the log).
+
+It runs on every request, so it does the least it can: one pass over the request headers,
+header values built once, metric children looked up once per route. Requests that carry an
+`Origin` header go through Starlette's CORSMiddleware; the rest only get the `Vary: Origin` it
+would have added.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keyturn.errors import BodyTooLarge
@@ -23,6 +30,8 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Static pages may be cached; API answers may not (docs/errors-and-logging.md).
 _CACHEABLE_PREFIXES = ("/app/static/",)
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 class RequestContextMiddleware:
@@ -31,21 +40,31 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         max_body_size: int,
+        cors: dict[str, Any],
+        access_log: bool,
         streamed_bodies: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.app = app
+        self.cors = CORSMiddleware(app, **cors)
+        self.access_log = access_log
         self.max_body_size = max_body_size
         self.streamed_bodies = streamed_bodies
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._latency: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id, content_length = _scan_headers(scope)
+        request_id, content_length, has_origin = _scan_headers(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         path: str = scope["path"]
+        extra = [(b"x-request-id", request_id.encode())]
+        # CORSMiddleware answers requests with an Origin; every other response gets the
+        # `Vary: Origin` it would have added (but not our own 413s and 500s, as before).
+        app, vary = (self.cors, False) if has_origin else (self.app, True)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -55,24 +74,22 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers.append((b"x-request-id", request_id.encode()))
-                if b"x-content-type-options" not in present:
-                    headers.append((b"x-content-type-options", b"nosniff"))
-                if b"cache-control" not in present and not path.startswith(_CACHEABLE_PREFIXES):
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
+                message["headers"] = _with_headers(message.get("headers", []), extra, path, vary)
             await send(message)
 
         try:
             if self._capped(scope, content_length):
-                await self._call_capped(scope, receive, send_with_headers, content_length)
-            else:
-                await self.app(scope, receive, send_with_headers)
+                limit = self.max_body_size
+                if content_length is None:  # chunked: counted as it arrives
+                    receive = _counting(receive, limit)
+                elif not content_length.isdigit() or int(content_length) > limit:
+                    vary = False
+                    app = app_error_response(_body_too_large(limit))
+            await app(scope, receive, send_with_headers)
         except Exception:
             log.exception("unhandled_error", method=scope["method"], path=path)
             if not response_started:
+                vary = False
                 response = problem(
                     500,
                     "internal",
@@ -82,35 +99,33 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_with_headers)
         finally:
-            route = _route_template(scope)
             elapsed = time.perf_counter() - started
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
-            log.info(
-                "request",
-                method=scope["method"],
-                path=path,
-                status=status,
-                ms=round(elapsed * 1000, 1),
+            self._observe(scope["method"], _route_template(scope), status, elapsed)
+            if self.access_log:
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    ms=round(elapsed * 1000, 1),
+                )
+
+    def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        counter = self._requests.get((method, route, status))
+        if counter is None:
+            counter = self._requests[(method, route, status)] = REQUESTS.labels(
+                method, route, str(status)
             )
+        latency = self._latency.get((method, route))
+        if latency is None:
+            latency = self._latency[(method, route)] = LATENCY.labels(method, route)
+        counter.inc()
+        latency.observe(elapsed)
 
     def _capped(self, scope: Scope, content_length: bytes | None) -> bool:
         if content_length is None and scope["method"] in _BODYLESS:
             return False
         return (scope["method"], scope["path"]) not in self.streamed_bodies
-
-    async def _call_capped(
-        self, scope: Scope, receive: Receive, send: Send, content_length: bytes | None
-    ) -> None:
-        """A declared length past the cap is refused before a byte is read; the server holds
-        a declared length to its word. A body of undeclared length (chunked) is counted."""
-        limit = self.max_body_size
-        if content_length is None:
-            await self.app(scope, _counting(receive, limit), send)
-        elif not content_length.isdigit() or int(content_length) > limit:
-            await app_error_response(_body_too_large(limit))(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
 
 
 def _body_too_large(limit: int) -> BodyTooLarge:
@@ -133,9 +148,11 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return receive_capped
 
 
-def _scan_headers(scope: Scope) -> tuple[str, bytes | None]:
-    """The request id (the client's if it is safe, else a new one) and `Content-Length`."""
+def _scan_headers(scope: Scope) -> tuple[str, bytes | None, bool]:
+    """The request id (the client's if it is safe, else a new one), `Content-Length`, and
+    whether an `Origin` is sent."""
     request_id = content_length = None
+    has_origin = False
     for key, value in scope.get("headers", []):
         if key == b"x-request-id":
             candidate = value.decode("latin-1")
@@ -143,7 +160,44 @@ def _scan_headers(scope: Scope) -> tuple[str, bytes | None]:
                 request_id = candidate
         elif key == b"content-length":
             content_length = value
-    return request_id or uuid.uuid4().hex, content_length
+        elif key == b"origin":
+            has_origin = True
+    return request_id or os.urandom(16).hex(), content_length, has_origin
+
+
+def _with_headers(
+    headers: Any, extra: list[tuple[bytes, bytes]], path: str, vary: bool
+) -> list[tuple[bytes, bytes]]:
+    headers = list(headers)
+    nosniff = no_store = True
+    varies = []
+    for i, (key, _) in enumerate(headers):
+        lowered = key.lower()
+        if lowered == b"x-content-type-options":
+            nosniff = False
+        elif lowered == b"cache-control":
+            no_store = False
+        elif lowered == b"vary":
+            varies.append(i)
+    if vary:
+        _vary_origin(headers, varies)
+    headers += extra
+    if nosniff:
+        headers.append(_NOSNIFF)
+    if no_store and not path.startswith(_CACHEABLE_PREFIXES):
+        headers.append(_NO_STORE)
+    return headers
+
+
+def _vary_origin(headers: list[tuple[bytes, bytes]], varies: list[int]) -> None:
+    """`Vary: Origin` merged into the response's own Vary, as CORSMiddleware writes it."""
+    if not varies:
+        headers.append((b"vary", b"Origin"))
+        return
+    merged = b", ".join(headers[i][1] for i in varies) + b", Origin"
+    for i in reversed(varies[1:]):
+        del headers[i]
+    headers[varies[0]] = (b"vary", merged)
 
 
 def _route_template(scope: Scope) -> str:

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from keyturn.errors import AppError, InvalidValue, Unavailable
 from keyturn.logs import get_logger
+from keyturn.reader import UNREACHABLE_SQLSTATES
 
 log = get_logger(__name__)
 
@@ -81,11 +82,6 @@ async def _http_error(_: Request, err: Exception) -> JSONResponse:
     return problem(err.status_code, code, title, detail, headers=err.headers)
 
 
-# SQLSTATE classes of a database that is (re)starting, gone, or out of connections:
-# connection exception, insufficient resources, operator intervention (shutdown, restart).
-_UNREACHABLE_SQLSTATES = ("08", "53", "57")
-
-
 async def _database_down(_: Request, err: Exception) -> JSONResponse:
     log.warning("database_unavailable", error=type(err).__name__)
     return app_error_response(Unavailable("A database is unreachable; retry shortly."))
@@ -99,7 +95,7 @@ async def _database_error(request: Request, err: Exception) -> JSONResponse:
     if (
         err.connection_invalidated
         or isinstance(err, sa_exc.OperationalError | sa_exc.InterfaceError)
-        or sqlstate.startswith(_UNREACHABLE_SQLSTATES)
+        or sqlstate.startswith(UNREACHABLE_SQLSTATES)
     ):
         return await _database_down(request, err)
     if isinstance(err, sa_exc.DataError) or sqlstate.startswith("22"):

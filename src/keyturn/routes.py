@@ -57,7 +57,11 @@ def api_routers() -> list[APIRouter]:
     from keyturn.users.router import router as users
     from keyturn.wishlist.router import router as wishlist
 
+    # A request is matched against the routes in this order, so the hottest come first
+    # (measured: bench/README.md). No two routers serve the same path.
     return [
+        cart,
+        users,
         auth_phone,
         auth,
         auth_password,
@@ -66,7 +70,6 @@ def api_routers() -> list[APIRouter]:
         auth_stepup,
         auth_oauth,
         sessions,
-        users,
         profile_passkeys,
         admin_users,
         privacy,
@@ -76,7 +79,6 @@ def api_routers() -> list[APIRouter]:
         notify,
         catalog,
         admin_catalog,
-        cart,
         wishlist,
         addresses,
         orders,

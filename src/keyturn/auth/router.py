@@ -9,11 +9,12 @@ from keyturn.auth.schemas import GuestIn, LogoutIn, MessageOut, RefreshIn, Token
 from keyturn.deps import (
     Caller,
     ClientIp,
-    DatabasesDep,
     Db,
     KeyringDep,
     Limiter,
     Market,
+    MarketsDep,
+    RequestedMarket,
     SettingsDep,
     UserAgent,
 )
@@ -63,10 +64,10 @@ async def start_guest(
 async def refresh(
     request: Request,
     response: Response,
-    databases: DatabasesDep,
+    markets: MarketsDep,
     settings: SettingsDep,
     keyring: KeyringDep,
-    market: Market,
+    requested: RequestedMarket,
     ip: ClientIp,
     body: RefreshIn | None = None,
 ) -> TokenResponse:
@@ -79,10 +80,10 @@ async def refresh(
         cookies.check_origin(request, settings)
     try:
         tokens = await service.refresh(
-            databases,
+            markets,
             settings=settings,
             keyring=keyring,
-            requested_market=market if "x-market" in request.headers else None,
+            requested=requested,
             refresh_token=token,
             ip=ip,
         )

@@ -10,8 +10,8 @@ from keyturn.audit import service as audit
 from keyturn.auth.schemas import MessageOut, TokenResponse
 from keyturn.auth.signin import token_response
 from keyturn.config import Settings
-from keyturn.db import Databases
-from keyturn.errors import Forbidden, Unauthorized
+from keyturn.errors import Unauthorized
+from keyturn.markets import Market, Markets
 from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
@@ -45,23 +45,21 @@ async def start_guest(
 
 
 async def refresh(
-    databases: Databases,
+    markets: Markets,
     *,
     settings: Settings,
     keyring: Keyring,
-    requested_market: str | None,
+    requested: Market | None,
     refresh_token: str,
     ip: str | None,
 ) -> TokenResponse:
     """Redeem on the token's own market; an `X-Market` naming another one is refused."""
-    market = refresh_token_market(refresh_token)
-    if market not in settings.market_codes:
+    market = markets.of_token(refresh_token_market(refresh_token), requested)
+    if market is None:
         raise Unauthorized("Invalid or expired refresh token.")
-    if requested_market is not None and requested_market != market:
-        raise Forbidden("This token belongs to another market.")
-    async with databases.session(market) as db:
+    async with market.session() as db:
         issued, user = await sessions.refresh(
-            db, settings, keyring, refresh_token=refresh_token, market=market, ip=ip
+            db, settings, keyring, refresh_token=refresh_token, market=market.code, ip=ip
         )
         await db.commit()
     return token_response(issued, user)

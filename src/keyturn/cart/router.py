@@ -4,7 +4,8 @@ from fastapi import APIRouter
 
 from keyturn.cart import service
 from keyturn.cart.schemas import CartItemCreate, CartItemUpdate, CartLine, CartRead
-from keyturn.deps import Caller, Db, Market, PathId, SettingsDep
+from keyturn.deps import Caller, Db, PathId, RequestMarket, SignedIn
+from keyturn.routing import SignedInRead
 
 router = APIRouter(prefix="/cart", tags=["cart"])
 
@@ -13,11 +14,17 @@ ITEM_NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", summary="Your cart at current prices, with line totals and stock")
-async def read_cart(db: Db, caller: Caller, settings: SettingsDep, market: Market) -> CartRead:
-    return await service.read_cart(
-        db, user_id=caller.user_id, currency=settings.market(market).currency
-    )
+async def read_cart(bearer: SignedIn) -> CartRead:
+    return await service.read_cart(bearer.market, claims=bearer.claims)
+
+
+router.add_api_route(
+    "",
+    read_cart,
+    methods=["GET"],
+    summary="Your cart at current prices, with line totals and stock",
+    route_class_override=SignedInRead,
+)
 
 
 @router.post(
@@ -28,15 +35,13 @@ async def read_cart(db: Db, caller: Caller, settings: SettingsDep, market: Marke
         422: {"description": "Bad quantity, or the SKU is not for sale (`cart.sku_inactive`)"},
     },
 )
-async def add_item(
-    db: Db, caller: Caller, settings: SettingsDep, market: Market, body: CartItemCreate
-) -> CartRead:
+async def add_item(db: Db, caller: Caller, market: RequestMarket, body: CartItemCreate) -> CartRead:
     return await service.add_item(
         db,
         user_id=caller.user_id,
         sku_id=body.sku_id,
         quantity=body.quantity,
-        currency=settings.market(market).currency,
+        currency=market.currency,
     )
 
 
@@ -49,8 +54,7 @@ async def read_item(db: Db, caller: Caller, item_id: PathId) -> CartLine:
 async def set_quantity(
     db: Db,
     caller: Caller,
-    settings: SettingsDep,
-    market: Market,
+    market: RequestMarket,
     item_id: PathId,
     body: CartItemUpdate,
 ) -> CartRead:
@@ -59,21 +63,17 @@ async def set_quantity(
         user_id=caller.user_id,
         item_id=item_id,
         quantity=body.quantity,
-        currency=settings.market(market).currency,
+        currency=market.currency,
     )
 
 
 @router.delete("/items/{item_id}", summary="Remove one line", responses=ITEM_NOT_FOUND)
-async def remove_item(
-    db: Db, caller: Caller, settings: SettingsDep, market: Market, item_id: PathId
-) -> CartRead:
+async def remove_item(db: Db, caller: Caller, market: RequestMarket, item_id: PathId) -> CartRead:
     return await service.remove_item(
-        db, user_id=caller.user_id, item_id=item_id, currency=settings.market(market).currency
+        db, user_id=caller.user_id, item_id=item_id, currency=market.currency
     )
 
 
 @router.delete("", summary="Empty the cart")
-async def clear_cart(db: Db, caller: Caller, settings: SettingsDep, market: Market) -> CartRead:
-    return await service.clear_cart(
-        db, user_id=caller.user_id, currency=settings.market(market).currency
-    )
+async def clear_cart(db: Db, caller: Caller, market: RequestMarket) -> CartRead:
+    return await service.clear_cart(db, user_id=caller.user_id, currency=market.currency)

@@ -7,6 +7,7 @@ a checkout is either in the order or still in the cart, never lost."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,11 @@ from keyturn.cart.schemas import CartLine, CartRead
 from keyturn.catalog import service as catalog
 from keyturn.catalog.models import Product, Sku
 from keyturn.db import dialect_insert, utcnow
-from keyturn.errors import Invalid, NotFound
+from keyturn.errors import Invalid, NotFound, Unauthorized
+from keyturn.markets import Market
+from keyturn.reader import Row
+from keyturn.sessions import service as sessions
+from keyturn.sessions.tokens import AccessClaims
 
 
 class CartSkuNotFound(NotFound):
@@ -91,35 +96,37 @@ async def put_in_cart(db: AsyncSession, *, user_id: int, sku_id: int, quantity: 
     return cart_id
 
 
-def _line(item: CartItem, sku: Sku, product: Product) -> CartLine:
+# What a cart line shows, read as columns (no ORM objects on the hot path).
+_LINE_COLUMNS = (
+    CartItem.id.label("item_id"),
+    CartItem.quantity,
+    Sku.id.label("sku_id"),
+    Sku.code.label("sku_code"),
+    Sku.price,
+    Sku.stock,
+    Sku.is_active.label("sku_active"),
+    Product.id.label("product_id"),
+    Product.name.label("product_name"),
+    Product.is_active.label("product_active"),
+)
+
+
+def _line(row: Row) -> CartLine:
     return CartLine(
-        id=item.id,
-        sku_id=sku.id,
-        sku_code=sku.code,
-        product_id=product.id,
-        product_name=product.name,
-        quantity=item.quantity,
-        unit_price=sku.price,
-        line_total=sku.price * item.quantity,
-        in_stock=sku.is_active and product.is_active and sku.stock >= item.quantity,
+        id=row["item_id"],
+        sku_id=row["sku_id"],
+        sku_code=row["sku_code"],
+        product_id=row["product_id"],
+        product_name=row["product_name"],
+        quantity=row["quantity"],
+        unit_price=row["price"],
+        line_total=row["price"] * row["quantity"],
+        in_stock=row["sku_active"] and row["product_active"] and row["stock"] >= row["quantity"],
     )
 
 
-def _lines_query(cart_id: int) -> Any:
-    return (
-        select(CartItem, Sku, Product)
-        .join(Sku, Sku.id == CartItem.sku_id)
-        .join(Product, Product.id == Sku.product_id)
-        .where(CartItem.cart_id == cart_id)
-        .order_by(CartItem.id)
-        .execution_options(populate_existing=True)
-    )
-
-
-async def cart_view(db: AsyncSession, *, cart_id: int, currency: str) -> CartRead:
-    """The cart at current prices, as this transaction sees it."""
-    rows = (await db.execute(_lines_query(cart_id))).all()
-    lines = [_line(item, sku, product) for item, sku, product in rows]
+def _view(cart_id: int, rows: Iterable[Row], currency: str) -> CartRead:
+    lines = [_line(row) for row in rows]
     return CartRead(
         id=cart_id,
         items=lines,
@@ -129,10 +136,47 @@ async def cart_view(db: AsyncSession, *, cart_id: int, currency: str) -> CartRea
     )
 
 
-async def read_cart(db: AsyncSession, *, user_id: int, currency: str) -> CartRead:
-    cart_id = await ensure_cart(db, user_id)
-    view = await cart_view(db, cart_id=cart_id, currency=currency)
-    await db.commit()
+async def cart_view(db: AsyncSession, *, cart_id: int, currency: str) -> CartRead:
+    """The cart at current prices, as this transaction sees it."""
+    rows = await db.execute(
+        select(*_LINE_COLUMNS)
+        .join(Sku, Sku.id == CartItem.sku_id)
+        .join(Product, Product.id == Sku.product_id)
+        .where(CartItem.cart_id == cart_id)
+        .order_by(CartItem.id)
+    )
+    return _view(cart_id, rows.mappings(), currency)
+
+
+# The caller's cart lines, one row per line (one row of NULLs for an empty cart, no row at
+# all when the session is not live); run with `sessions.live_params(claims)`.
+_caller = sessions.LIVE_USER.subquery()
+_LIVE_CART = (
+    select(Cart.id.label("cart_id"), *_LINE_COLUMNS)
+    .select_from(_caller)
+    .outerjoin(Cart, Cart.user_id == _caller.c.user_id)
+    .outerjoin(CartItem, CartItem.cart_id == Cart.id)
+    .outerjoin(Sku, Sku.id == CartItem.sku_id)
+    .outerjoin(Product, Product.id == Sku.product_id)
+    .order_by(CartItem.id)
+)
+
+
+async def read_cart(market: Market, *, claims: AccessClaims) -> CartRead:
+    """The caller's cart, read with the live session check in one statement and no
+    transaction. Only a user's very first look writes: it creates the cart (its id is part
+    of the answer)."""
+    rows = await market.reader.all(_LIVE_CART, sessions.live_params(claims))
+    if not rows:
+        raise Unauthorized("The session has ended; sign in again.")
+    cart_id = rows[0]["cart_id"]
+    if cart_id is not None:
+        lines = [row for row in rows if row["item_id"] is not None]
+        return _view(cart_id, lines, market.currency)
+    async with market.session() as db:
+        cart_id = await ensure_cart(db, claims.user_id)
+        view = await cart_view(db, cart_id=cart_id, currency=market.currency)
+        await db.commit()
     return view
 
 
@@ -153,7 +197,7 @@ def _owned(user_id: int, item_id: int) -> list[ColumnElement[bool]]:
 async def read_item(db: AsyncSession, *, user_id: int, item_id: int) -> CartLine:
     row = (
         await db.execute(
-            select(CartItem, Sku, Product)
+            select(*_LINE_COLUMNS)
             .join(Sku, Sku.id == CartItem.sku_id)
             .join(Product, Product.id == Sku.product_id)
             .where(*_owned(user_id, item_id))
@@ -161,7 +205,7 @@ async def read_item(db: AsyncSession, *, user_id: int, item_id: int) -> CartLine
     ).one_or_none()
     if row is None:
         raise CartItemNotFound("No such item in your cart.")
-    return _line(*row)
+    return _line(row._mapping)
 
 
 async def set_quantity(

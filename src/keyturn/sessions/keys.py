@@ -16,6 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ class SigningKey:
     activates_at: datetime
     retires_at: datetime | None
 
-    @property
+    @cached_property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
 
@@ -154,12 +155,9 @@ class Keyring:
         self._mtime = 0.0
         self._checked = 0.0
         self._hs_secret = (settings.tokens.hs256_secret or "").encode()
+        self.hs256_kid = "hs256-" + hashlib.sha256(b"kid:" + self._hs_secret).hexdigest()[:12]
         if self.algorithm == "EdDSA":
             self._reload()
-
-    @property
-    def hs256_kid(self) -> str:
-        return "hs256-" + hashlib.sha256(b"kid:" + self._hs_secret).hexdigest()[:12]
 
     def _reload(self) -> None:
         mtime = self._path.stat().st_mtime if self._path.exists() else 0.0
@@ -191,6 +189,12 @@ class Keyring:
             if secrets.compare_digest(key.kid, kid):
                 return key.public_key
         return None
+
+    def knows(self, kid: str) -> bool:
+        """The key `kid` still verifies (it is in the keyring and not retired)."""
+        if self.algorithm == "HS256":
+            return secrets.compare_digest(kid, self.hs256_kid)
+        return any(secrets.compare_digest(key.kid, kid) for key in self._current())
 
     def jwks(self) -> dict[str, Any]:
         if self.algorithm == "HS256":

@@ -2,7 +2,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
-from keyturn.deps import Admin, Caller, DatabasesDep, Db, KeyringDep, PathId, SettingsDep
+from keyturn.deps import (
+    Admin,
+    Caller,
+    Db,
+    KeyringDep,
+    MarketsDep,
+    PathId,
+    SettingsDep,
+    VerifierDep,
+)
 from keyturn.fields import Text
 from keyturn.sessions import introspect
 from keyturn.sessions import service as sessions
@@ -53,9 +62,9 @@ async def revoke_session(
     "the token is unexpired and its session is live.",
 )
 async def verify_token(
-    databases: DatabasesDep, settings: SettingsDep, keyring: KeyringDep, body: VerifyTokenIn
+    markets: MarketsDep, verifier: VerifierDep, settings: SettingsDep, body: VerifyTokenIn
 ) -> Introspection:
-    return await introspect.introspect(databases, settings, keyring, token=body.token)
+    return await introspect.introspect(markets, verifier, settings, token=body.token)
 
 
 @router.get(

@@ -9,6 +9,9 @@ they also leave out `aud`: the seed's verifiers (python-jose, PyJWT, jsonwebtoke
 audience, and the first two then refuse any token that has one. Such a token is accepted here
 only with HS256 and with `userId` equal to `sub`; everything else is checked as usual
 (docs/compat-jobpsych.md, "Tokens").
+
+`TokenVerifier` remembers the tokens it verified (see its docstring): the signature math runs
+once per token per process, never the checks that can change.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +33,7 @@ from keyturn.sessions.keys import Keyring
 
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "mkt", "role", "iat", "exp", "jti"]
 JOBPSYCH = "jobpsych"
+LEEWAY = 5  # seconds of clock skew tolerated on exp/nbf
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class AccessClaims:
     issued_at: int
     expires_at: int
     jti: str
+    kid: str
     # When the person last proved who they are in this session, and how (RFC 8176 `amr`).
     # A token without them (issued before they existed) counts as proven long ago.
     auth_time: int = 0
@@ -104,7 +110,7 @@ def verify_access_token(settings: Settings, keyring: Keyring, token: str) -> Acc
                 audience=settings.tokens.audience,
                 issuer=settings.tokens.issuer,
                 options={"require": REQUIRED_CLAIMS},
-                leeway=5,
+                leeway=LEEWAY,
             )
         except jwt.MissingRequiredClaimError as missing:
             if missing.claim != "aud" or keyring.algorithm != "HS256":
@@ -120,6 +126,7 @@ def verify_access_token(settings: Settings, keyring: Keyring, token: str) -> Acc
             jti=str(data["jti"]),
             auth_time=int(data.get("auth_time", 0)),
             amr=tuple(str(method) for method in data.get("amr", ())),
+            kid=kid,
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The access token has expired.") from None
@@ -135,11 +142,41 @@ def _decode_jobpsych(settings: Settings, keyring: Keyring, token: str, key: obje
         algorithms=[keyring.algorithm],
         issuer=settings.tokens.issuer,
         options={"require": [c for c in REQUIRED_CLAIMS if c != "aud"], "verify_aud": False},
-        leeway=5,
+        leeway=LEEWAY,
     )
     if "aud" in data or data.get("userId") != data["sub"]:
         raise Unauthorized("Invalid access token.")
     return data
+
+
+class TokenVerifier:
+    """`verify_access_token` with a per-process memory of the tokens it verified.
+
+    Keyed by the exact token string, an entry skips only the signature math (~300 µs of
+    Ed25519); on every use the token must still be unexpired and its key still in the keyring,
+    so a rotated-away key fails on the next request, as without the memory. Whether the session
+    is live is never remembered: the caller checks that in the database on every request.
+    Entries go at their `exp`; at `max_entries` the oldest goes first.
+    """
+
+    def __init__(self, settings: Settings, keyring: Keyring, *, max_entries: int = 50_000) -> None:
+        self._settings = settings
+        self._keyring = keyring
+        self._max_entries = max_entries
+        self._verified: dict[str, AccessClaims] = {}
+
+    def verify(self, token: str) -> AccessClaims:
+        """Raises Unauthorized exactly when `verify_access_token` would."""
+        claims = self._verified.get(token)
+        if claims is not None:
+            if claims.expires_at > time.time() - LEEWAY and self._keyring.knows(claims.kid):
+                return claims
+            del self._verified[token]
+        claims = verify_access_token(self._settings, self._keyring, token)
+        if len(self._verified) >= self._max_entries:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
+        return claims
 
 
 def new_refresh_token(market: str) -> tuple[str, str]:

@@ -2,8 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from keyturn.deps import Admin, Caller, Db, PathId
+from keyturn.deps import Admin, Caller, Db, PathId, SignedIn
 from keyturn.fields import Cursor, Text
+from keyturn.routing import SignedInRead
 from keyturn.users import service
 from keyturn.users.schemas import AccountStatus, AdminUserList, AdminUserRead, UserRead, UserUpdate
 
@@ -11,9 +12,17 @@ router = APIRouter(tags=["profile"])
 admin_router = APIRouter(prefix="/admin/users", tags=["admin"])
 
 
-@router.get("/profile", summary="The signed-in user's profile")
-async def read_profile(db: Db, caller: Caller) -> UserRead:
-    return await service.read_profile(db, user_id=caller.user_id)
+async def read_profile(bearer: SignedIn) -> UserRead:
+    return await service.read_profile(bearer.market, claims=bearer.claims)
+
+
+router.add_api_route(
+    "/profile",
+    read_profile,
+    methods=["GET"],
+    summary="The signed-in user's profile",
+    route_class_override=SignedInRead,
+)
 
 
 @router.patch("/profile", summary="Change your name, picture, company, language or country")

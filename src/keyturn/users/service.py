@@ -10,8 +10,11 @@ from keyturn.audit import service as audit
 from keyturn.auth.models import Identity, Passkey
 from keyturn.config import MarketConfig
 from keyturn.db import MAX_ID
-from keyturn.errors import Conflict, NotFound
+from keyturn.errors import Conflict, NotFound, Unauthorized
+from keyturn.markets import Market
 from keyturn.sessions import service as sessions
+from keyturn.sessions.models import Session
+from keyturn.sessions.tokens import AccessClaims
 from keyturn.users.models import User
 from keyturn.users.schemas import (
     AccountStatus,
@@ -62,8 +65,21 @@ def new_user(market: MarketConfig, *, role: str = "customer", **fields: object) 
     )
 
 
-async def read_profile(db: AsyncSession, *, user_id: int) -> UserRead:
-    return UserRead.model_validate(await get_user(db, user_id))
+# The profile columns of the caller's user row, found only while the session is live.
+_LIVE_PROFILE = (
+    select(*(User.__table__.c[name] for name in UserRead.model_fields))
+    .select_from(Session)
+    .join(User, User.id == Session.user_id)
+    .where(*sessions.LIVE)
+)
+
+
+async def read_profile(market: Market, *, claims: AccessClaims) -> UserRead:
+    """The caller's profile, read with the live session check in one statement."""
+    rows = await market.reader.all(_LIVE_PROFILE, sessions.live_params(claims))
+    if not rows:
+        raise Unauthorized("The session has ended; sign in again.")
+    return UserRead.model_validate(dict(rows[0]))
 
 
 async def update_profile(db: AsyncSession, *, user_id: int, changes: UserUpdate) -> UserRead:
