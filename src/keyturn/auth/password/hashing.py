@@ -5,6 +5,9 @@ New passwords pass `strength` first and are hashed in NFC form."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -18,12 +21,22 @@ _hasher = PasswordHash(
         BcryptHasher(),
     )
 )
+# At most two hashes run at once per process (argon2 releases the GIL): a storm of sign-ins
+# queues here instead of taking the core from every other request (bench/README.md).
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+T = TypeVar("T")
+
+
+async def _off_loop(work: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, work, *args)
+
+
 # Verified against when the email is unknown, so both answers take the same time.
 _DUMMY_HASH = _hasher.hash("keyturn-dummy-password-for-timing")
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await _off_loop(_hasher.hash, password)
 
 
 async def verify_password(
@@ -31,10 +44,10 @@ async def verify_password(
 ) -> tuple[bool, str | None]:
     """(matches, new hash to store or None). A missing hash still costs one verification."""
     if stored_hash is None:
-        await asyncio.to_thread(_hasher.verify, password, _DUMMY_HASH)
+        await _off_loop(_hasher.verify, password, _DUMMY_HASH)
         return False, None
     try:
-        return await asyncio.to_thread(_hasher.verify_and_update, password, stored_hash)
+        return await _off_loop(_hasher.verify_and_update, password, stored_hash)
     except Exception:  # an unreadable stored hash never matches
         return False, None
 
