@@ -15,7 +15,7 @@ from keyturn.catalog.schemas import (
     SkuUpdate,
 )
 from keyturn.catalog.upload import ImportSummary
-from keyturn.deps import Admin, Db, Market, PathId, SettingsDep
+from keyturn.deps import Admin, Db, PathId, RequestMarket
 from keyturn.fields import Cursor, Text
 
 router = APIRouter(prefix="/products", tags=["catalog"])
@@ -59,9 +59,9 @@ async def admin_read_product(db: Db, _: Admin, product_id: PathId) -> AdminProdu
     responses={409: {"description": "A SKU code is taken"}},
 )
 async def create_product(
-    db: Db, _: Admin, settings: SettingsDep, market: Market, body: ProductCreate
+    db: Db, _: Admin, market: RequestMarket, body: ProductCreate
 ) -> AdminProductRead:
-    return await service.create_product(db, body=body, currency=settings.market(market).currency)
+    return await service.create_product(db, body=body, currency=market.currency)
 
 
 @admin_router.patch(
@@ -93,11 +93,9 @@ async def deactivate_product(db: Db, _: Admin, product_id: PathId) -> AdminProdu
     responses={**NOT_FOUND, 409: {"description": "The SKU code is taken"}},
 )
 async def add_sku(
-    db: Db, _: Admin, settings: SettingsDep, market: Market, product_id: PathId, body: SkuCreate
+    db: Db, _: Admin, market: RequestMarket, product_id: PathId, body: SkuCreate
 ) -> AdminSkuRead:
-    return await service.add_sku(
-        db, product_id=product_id, body=body, currency=settings.market(market).currency
-    )
+    return await service.add_sku(db, product_id=product_id, body=body, currency=market.currency)
 
 
 @admin_router.patch(
@@ -147,8 +145,7 @@ async def import_catalog(
     request: Request,
     db: Db,
     admin: Admin,
-    settings: SettingsDep,
-    market: Market,
+    market: RequestMarket,
     dry_run: bool = False,
 ) -> ImportSummary:
     return await upload.import_catalog(
@@ -156,7 +153,7 @@ async def import_catalog(
         stream=request.stream(),
         content_type=request.headers.get("content-type"),
         content_length=request.headers.get("content-length"),
-        currency=settings.market(market).currency,
+        currency=market.currency,
         dry_run=dry_run,
         admin_id=admin.user_id,
     )

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from keyturn.db import MAX_ID
-from keyturn.deps import Admin, Caller, Db, Market, PathId, SettingsDep
+from keyturn.deps import Admin, Caller, Db, PathId, RequestMarket
 from keyturn.fields import Cursor, Moment
 from keyturn.orders import checkout, service
 from keyturn.orders.schemas import (
@@ -45,8 +45,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 async def place_order(
     db: Db,
     caller: Caller,
-    market: Market,
-    settings: SettingsDep,
+    market: RequestMarket,
     body: CheckoutIn,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -56,8 +55,8 @@ async def place_order(
         caller=caller,
         body=body,
         idempotency_key=idempotency_key,
-        market=market,
-        currency=settings.market(market).currency,
+        market=market.code,
+        currency=market.currency,
     )
     if not created:
         response.headers["Idempotent-Replayed"] = "true"

@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from keyturn.cart.schemas import CartRead
-from keyturn.deps import Caller, Db, Market, PathId, SettingsDep
+from keyturn.deps import Caller, Db, PathId, RequestMarket
 from keyturn.wishlist import service
 from keyturn.wishlist.schemas import (
     MoveToCart,
@@ -69,8 +69,7 @@ async def remove_item(db: Db, caller: Caller, item_id: PathId) -> Response:
 async def move_to_cart(
     db: Db,
     caller: Caller,
-    settings: SettingsDep,
-    market: Market,
+    market: RequestMarket,
     item_id: PathId,
     body: MoveToCart | None = None,
 ) -> CartRead:
@@ -81,5 +80,5 @@ async def move_to_cart(
         item_id=item_id,
         sku_id=choice.sku_id,
         quantity=choice.quantity,
-        currency=settings.market(market).currency,
+        currency=market.currency,
     )
