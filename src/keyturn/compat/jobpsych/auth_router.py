@@ -10,11 +10,12 @@ from keyturn.compat.jobpsych.errors import JobPsychRoute
 from keyturn.deps import (
     Caller,
     ClientIp,
-    DatabasesDep,
     Db,
     KeyringDep,
     Limiter,
+    MarketsDep,
     OptionalClaims,
+    RequestedMarket,
     SettingsDep,
 )
 from keyturn.errors import Unauthorized
@@ -95,9 +96,10 @@ async def login(
 async def refresh(
     request: Request,
     response: Response,
-    databases: DatabasesDep,
+    markets: MarketsDep,
     settings: SettingsDep,
     keyring: KeyringDep,
+    requested: RequestedMarket,
     ip: ClientIp,
 ) -> out.RefreshOut:
     token = cookies.read(request)
@@ -106,10 +108,10 @@ async def refresh(
     keyturn_cookies.check_origin(request, settings)
     try:
         body, new_token, max_age = await service.refresh(
-            databases,
+            markets,
             settings=settings,
             keyring=keyring,
-            requested_market=request.headers.get("x-market"),
+            requested=requested,
             refresh_token=token,
             ip=ip,
         )
@@ -124,13 +126,13 @@ async def refresh(
 async def logout(
     request: Request,
     response: Response,
-    databases: DatabasesDep,
+    markets: MarketsDep,
     settings: SettingsDep,
     claims: OptionalClaims,
     ip: ClientIp,
 ) -> out.Message:
     result = await service.logout(
-        databases, settings=settings, claims=claims, refresh_token=cookies.read(request), ip=ip
+        markets, claims=claims, refresh_token=cookies.read(request), ip=ip
     )
     cookies.clear(request, response, settings)
     return result

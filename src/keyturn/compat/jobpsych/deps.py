@@ -8,29 +8,35 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.deps import ClientIp, DatabasesDep, SettingsDep, get_market
+from keyturn.deps import ClientIp, MarketsDep, SettingsDep
+from keyturn.markets import Market
 from keyturn.sessions.service import Device
 from keyturn.sessions.tokens import JOBPSYCH
 
 
-async def jobpsych_market(
+async def get_jobpsych_market(
+    markets: MarketsDep,
     settings: SettingsDep,
     x_market: Annotated[
         str | None, Header(description="Default: the JobPsych market (`KEYTURN_JOBPSYCH__MARKET`)")
     ] = None,
-) -> str:
-    if x_market is None:
-        return settings.jobpsych_market
-    return await get_market(settings, None, x_market)
+) -> Market:
+    """`X-Market` (400 if unknown), else the JobPsych market."""
+    return markets.requested(x_market if x_market is not None else settings.jobpsych_market)
+
+
+JobPsychRequestMarket = Annotated[Market, Depends(get_jobpsych_market)]
+
+
+async def jobpsych_market(market: JobPsychRequestMarket) -> str:
+    return market.code
 
 
 JobPsychMarket = Annotated[str, Depends(jobpsych_market)]
 
 
-async def jobpsych_db(
-    databases: DatabasesDep, market: JobPsychMarket
-) -> AsyncIterator[AsyncSession]:
-    async with databases.session(market) as db:
+async def jobpsych_db(market: JobPsychRequestMarket) -> AsyncIterator[AsyncSession]:
+    async with market.session() as db:
         yield db
 
 

@@ -12,7 +12,7 @@ from keyturn.auth.schemas import TokenResponse
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych.errors import UploadLimitReached
 from keyturn.config import Settings
-from keyturn.db import Databases
+from keyturn.markets import Market, Markets
 from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
@@ -114,20 +114,20 @@ async def login(
 
 
 async def refresh(
-    databases: Databases,
+    markets: Markets,
     *,
     settings: Settings,
     keyring: Keyring,
-    requested_market: str | None,
+    requested: Market | None,
     refresh_token: str,
     ip: str | None,
 ) -> tuple[out.RefreshOut, str, int]:
     """Rotation with theft detection, as on /api/v1; the new token goes back in the cookie."""
     tokens = await auth.refresh(
-        databases,
+        markets,
         settings=settings,
         keyring=keyring,
-        requested_market=requested_market,
+        requested=requested,
         refresh_token=refresh_token,
         ip=ip,
     )
@@ -141,18 +141,17 @@ async def refresh(
 
 
 async def logout(
-    databases: Databases,
+    markets: Markets,
     *,
-    settings: Settings,
     claims: AccessClaims | None,
     refresh_token: str | None,
     ip: str | None,
 ) -> out.Message:
     """End this device's session only: the one the bearer token or the cookie belongs to
     (the seed cleared the user's one refresh token, whichever device had it). Always 200."""
-    market = claims.market if claims else refresh_token_market(refresh_token or "")
-    if market in settings.market_codes:
-        async with databases.session(market) as db:
+    market = markets.get(claims.market if claims else refresh_token_market(refresh_token or ""))
+    if market is not None:
+        async with market.session() as db:
             await sessions.end_device(db, claims=claims, refresh_token=refresh_token, ip=ip)
     return out.Message(message="Logged out successfully")
 

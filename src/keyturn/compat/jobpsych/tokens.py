@@ -15,9 +15,11 @@ import jwt
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych.errors import TokenInvalid
 from keyturn.config import Settings
-from keyturn.db import Databases, utcnow
+from keyturn.db import utcnow
+from keyturn.markets import Markets
 from keyturn.sessions import introspect
 from keyturn.sessions.keys import Keyring
+from keyturn.sessions.tokens import TokenVerifier
 
 
 def duration(span: timedelta) -> str:
@@ -30,9 +32,9 @@ def duration(span: timedelta) -> str:
 
 
 async def verify_token(
-    databases: Databases, settings: Settings, keyring: Keyring, *, token: str
+    markets: Markets, verifier: TokenVerifier, settings: Settings, keyring: Keyring, *, token: str
 ) -> out.VerifiedOut:
-    found = await introspect.introspect(databases, settings, keyring, token=token)
+    found = await introspect.introspect(markets, verifier, settings, token=token)
     if not found.active:
         raise TokenInvalid("Invalid or expired token")
     # Verified above (signature, claims, live session): this only reads what it says.

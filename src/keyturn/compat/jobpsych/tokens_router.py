@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych import tokens
 from keyturn.compat.jobpsych.errors import JobPsychRoute
-from keyturn.deps import DatabasesDep, KeyringDep, SettingsDep
+from keyturn.deps import KeyringDep, MarketsDep, SettingsDep, VerifierDep
 
 
 def tokens_router(prefix: str) -> APIRouter:
@@ -18,9 +18,13 @@ def tokens_router(prefix: str) -> APIRouter:
         responses={401: {"description": "Invalid, expired or logged out"}},
     )
     async def verify_token(
-        databases: DatabasesDep, settings: SettingsDep, keyring: KeyringDep, body: out.TokenIn
+        markets: MarketsDep,
+        verifier: VerifierDep,
+        settings: SettingsDep,
+        keyring: KeyringDep,
+        body: out.TokenIn,
     ) -> out.VerifiedOut:
-        return await tokens.verify_token(databases, settings, keyring, token=body.token)
+        return await tokens.verify_token(markets, verifier, settings, keyring, token=body.token)
 
     @router.get("/jwt-info", summary="JobPsych: token settings and key fingerprints (no secret)")
     async def jwt_info(settings: SettingsDep, keyring: KeyringDep) -> out.JwtInfoOut:
