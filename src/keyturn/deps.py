@@ -165,11 +165,11 @@ async def get_bearer(
     request: Request, credentials: Credentials, x_market: XMarket = None
 ) -> Bearer:
     token = _verify(request, credentials)
+    market = _market(request, token, x_market)  # an unknown `X-Market` is a 400 first
     if isinstance(token, Unauthorized):
         raise token
     if token is None:
         raise Unauthorized("Sign in first: send `Authorization: Bearer <access_token>`.")
-    market = _market(request, token, x_market)
     markets.refuse_other_market(token.market, market)
     return Bearer(claims=token, market=market)
 

@@ -72,10 +72,19 @@ class PostgresReader:
                 conn = await pool.acquire()
             try:
                 rows: Rows = await conn.fetch(sql, *[params[name] for name in names])
+            except BaseException as exc:
+                if not isinstance(exc, asyncpg.PostgresError):
+                    conn.terminate()  # in an unknown state (e.g. the server went away mid-read)
+                raise
             finally:
                 await pool.release(conn)
             return rows
-        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
+        except (
+            OSError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,  # a connection the server ended, met mid-protocol
+            asyncpg.PostgresConnectionError,
+        ) as exc:
             raise ConnectionError("database unreachable") from exc
         except asyncpg.PostgresError as exc:
             if str(exc.sqlstate or "").startswith(UNREACHABLE_SQLSTATES):
