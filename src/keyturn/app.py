@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from keyturn import __version__, housekeeping, metrics
 from keyturn.auth.oauth.clients import make_oauth
 from keyturn.auth.phone.otp import Otp
-from keyturn.config import API_PREFIX, ConfigError, Settings, load_settings
+from keyturn.config import ConfigError, Settings, load_settings
 from keyturn.db import Databases
 from keyturn.files.storage import make_storage
 from keyturn.logs import configure_logging
@@ -22,7 +22,7 @@ from keyturn.middleware import RequestContextMiddleware
 from keyturn.notify.providers import make_sms_provider
 from keyturn.problems import install_error_handlers
 from keyturn.ratelimit import RateLimiter
-from keyturn.routes import api_routers, compat_routers, root_routers, streamed_bodies
+from keyturn.routes import routers, streamed_bodies
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 from keyturn.sessions.tokens import TokenVerifier
 
@@ -61,9 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        # We export Prometheus metrics ourselves (middleware.py); FastAPI's own OpenTelemetry
-        # layer would wrap every request a second time.
-        telemetry={"tracing": False, "metrics": False},
+        # We export Prometheus metrics ourselves (middleware.py) and traces only when asked
+        # (tracing.py); FastAPI's own OpenTelemetry layer would wrap every request a second
+        # time, and with `logs` on it looks the OTel logger provider up on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.databases = Databases(settings)
@@ -78,12 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.oauth = make_oauth(settings)
 
     install_error_handlers(app)
-    for router in root_routers():
-        app.include_router(router)
-    for router in api_routers():
-        app.include_router(router, prefix=API_PREFIX)
-    for router in compat_routers(settings):
-        app.include_router(router)
+    for router, prefix in routers(settings):
+        app.include_router(router, prefix=prefix)
     if settings.compat_on("mobile-v0"):
         from keyturn.compat import mobile
 

@@ -20,13 +20,27 @@ def streamed_bodies(settings: Settings) -> frozenset[tuple[str, str]]:
     return STREAMED_BODIES | (JOBPSYCH_UPLOADS if settings.compat_on("jobpsych") else frozenset())
 
 
-def root_routers() -> list[APIRouter]:
+def routers(settings: Settings) -> list[tuple[APIRouter, str]]:
+    """Every router with its path prefix, in the order a request is matched against them.
+
+    FastAPI tries routes one by one (a few µs each), so the hottest come first: the probes,
+    then `GET /profile` and `GET /cart`, then the rest of the API; the JWKS (cached by
+    verifiers) and the web app's pages after them (measured: bench/README.md). No two routers
+    serve the same path, so the order changes no answer.
+    """
     from keyturn.auth.passkeys.router import wellknown_router as passkey_wellknown
     from keyturn.sessions.router import wellknown_router
     from keyturn.system.router import router as system
     from keyturn.web.router import router as web
 
-    return [system, wellknown_router, passkey_wellknown, web]
+    return [
+        (system, ""),
+        *((router, API_PREFIX) for router in api_routers()),
+        (wellknown_router, ""),
+        (passkey_wellknown, ""),
+        (web, ""),
+        *((router, "") for router in compat_routers(settings)),
+    ]
 
 
 def api_routers() -> list[APIRouter]:
@@ -57,11 +71,9 @@ def api_routers() -> list[APIRouter]:
     from keyturn.users.router import router as users
     from keyturn.wishlist.router import router as wishlist
 
-    # A request is matched against the routes in this order, so the hottest come first
-    # (measured: bench/README.md). No two routers serve the same path.
     return [
+        users,  # GET /profile first: it is the route with the most traffic
         cart,
-        users,
         auth_phone,
         auth,
         auth_password,
