@@ -48,6 +48,8 @@ async def test_a_remembered_token_fails_once_it_expires(app: FastAPI, client: As
         market="us",
         role="customer",
         session_expires_at=utcnow() + timedelta(seconds=1),
+        auth_time=utcnow(),
+        amr=("sms",),
     )
     assert lifetime <= 1
     expires = time.time() + lifetime
