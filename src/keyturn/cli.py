@@ -204,13 +204,13 @@ def import_catalog(
     from rich.progress import Progress
     from sqlalchemy.exc import SQLAlchemyError
 
-    from keyturn.catalog import importer
+    from keyturn.catalog import catalog_file, importer
 
     settings = _settings()
     (code,) = _markets(settings, market)
     try:
-        records = importer.read_catalog(file, currency=settings.market(code).currency)
-    except importer.ImportFailed as exc:
+        records = catalog_file.read_catalog(file, currency=settings.market(code).currency)
+    except catalog_file.ImportFailed as exc:
         for error in exc.errors:
             typer.secho(f"{file.name}: {error}", fg="red", err=True)
         typer.secho("nothing was imported", fg="red", err=True)

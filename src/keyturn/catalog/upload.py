@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
-from keyturn.catalog import importer
+from keyturn.catalog import catalog_file, importer
 from keyturn.db import end_read
 from keyturn.errors import AppError, Invalid
 
@@ -78,14 +78,14 @@ async def _read(stream: AsyncIterator[bytes], content_length: str | None) -> byt
     return bytes(body)
 
 
-def _parse(body: bytes, *, kind: str, currency: str) -> list[importer.ProductRecord]:
+def _parse(body: bytes, *, kind: str, currency: str) -> list[catalog_file.ProductRecord]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise importer.ImportFailed([f"line 1: not UTF-8 text ({exc.reason})"]) from None
+        raise catalog_file.ImportFailed([f"line 1: not UTF-8 text ({exc.reason})"]) from None
     if not text.strip():
-        raise importer.ImportFailed(["line 1: the file is empty"])
-    return importer.parse_catalog(text, currency=currency, is_json=kind == "json")
+        raise catalog_file.ImportFailed(["line 1: the file is empty"])
+    return catalog_file.parse_catalog(text, currency=currency, is_json=kind == "json")
 
 
 async def import_catalog(
@@ -104,7 +104,7 @@ async def import_catalog(
     body = await _read(stream, content_length)
     try:
         records = await asyncio.to_thread(_parse, body, kind=kind, currency=currency)
-    except importer.ImportFailed as failed:
+    except catalog_file.ImportFailed as failed:
         raise CatalogFileInvalid(
             f"The file has {len(failed.errors)} bad line(s); nothing was imported.",
             errors=failed.errors,
