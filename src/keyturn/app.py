@@ -44,9 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeping = None
         if settings.guests.sweep_every.total_seconds() > 0:
-            storage = make_storage(settings)
             sweeping = asyncio.create_task(
-                housekeeping.sweep_forever(settings, app.state.databases, storage, app.state.oauth)
+                housekeeping.sweep_forever(
+                    settings, app.state.databases, app.state.file_storage, app.state.oauth
+                )
             )
         yield
         if sweeping is not None:
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sms = make_sms_provider(settings)
     app.state.otp = Otp(settings, secret, app.state.sms)
     app.state.oauth = make_oauth(settings)
+    app.state.file_storage = make_storage(settings)
 
     install_error_handlers(app)
     for router, prefix in routers(settings):

@@ -1,7 +1,7 @@
 """Where uploaded bytes live: a local directory (default) or any S3-compatible bucket.
 
-Both sit behind `Storage`. The app builds one on first use and keeps it in
-`app.state.file_storage`; a test may put its own object there before the first request.
+Both sit behind `Storage`. `create_app` builds the one the app uses and keeps it in
+`app.state.file_storage`.
 """
 
 from __future__ import annotations
@@ -203,10 +203,7 @@ def make_storage(settings: Settings) -> Storage:
 
 
 async def get_storage(request: Request) -> Storage:
-    state = request.app.state
-    storage: Storage | None = getattr(state, "file_storage", None)
-    if storage is None:
-        storage = state.file_storage = make_storage(state.settings)
+    storage: Storage = request.app.state.file_storage
     return storage
 
 
