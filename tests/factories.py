@@ -283,3 +283,53 @@ async def audit_events(app: Any, event: str, market: str = "us") -> list[Any]:
                 select(AuditEvent).where(AuditEvent.event == event).order_by(AuditEvent.id)
             )
         )
+
+
+# Second factors ------------------------------------------------------------------------------
+
+
+class AuthenticatorApp:
+    """The phone app, set up from the secret the server showed: codes of the current time step
+    (`ahead=1`: the next one, within the allowed drift)."""
+
+    def __init__(self, secret: str) -> None:
+        import pyotp
+
+        self.totp = pyotp.TOTP(secret)
+
+    def code(self, ahead: int = 0) -> str:
+        import time
+
+        return self.totp.at(time.time(), counter_offset=ahead)
+
+
+async def enrol_totp(
+    client: httpx.AsyncClient, token: str, market: str = "us"
+) -> tuple[AuthenticatorApp, list[str]]:
+    """Add an authenticator app (start + confirm with its code); returns it and the recovery
+    codes. The app's current code is then used: the next sign-in takes `code(ahead=1)`."""
+    started = await client.post("/api/v1/profile/mfa/totp", headers=auth(token, market))
+    assert started.status_code == 200, started.text
+    app = AuthenticatorApp(started.json()["secret"])
+    confirmed = await client.post(
+        "/api/v1/profile/mfa/totp/confirm", json={"code": app.code()}, headers=auth(token, market)
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    codes: list[str] = confirmed.json()["recovery_codes"]
+    return app, codes
+
+
+async def codes_may_repeat(app: Any, user_id: int, market: str = "us") -> None:
+    """Time passes: the codes already used lie two time steps further back, so the app's
+    current and next codes are new again (tests cannot wait 30 s for the clock)."""
+    from sqlalchemy import update
+
+    from keyturn.auth.models import TotpFactor
+
+    async with app.state.databases.session(market) as db:
+        await db.execute(
+            update(TotpFactor)
+            .where(TotpFactor.user_id == user_id)
+            .values(last_used_step=TotpFactor.last_used_step - 3)
+        )
+        await db.commit()

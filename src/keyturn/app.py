@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from keyturn import __version__, housekeeping, metrics
 from keyturn.auth.oauth.clients import make_oauth
+from keyturn.auth.mfa.cipher import TotpCipher
 from keyturn.auth.phone.otp import Otp
 from keyturn.config import ConfigError, Settings, load_settings
 from keyturn.db import Databases
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.otp = Otp(settings, secret, app.state.sms)
     app.state.oauth = make_oauth(settings)
     app.state.file_storage = make_storage(settings)
+    app.state.mfa_cipher = TotpCipher.from_settings(settings)
 
     install_error_handlers(app)
     for router, prefix in routers(settings):

@@ -3,6 +3,7 @@ create development secrets in the data dir, and give an empty embedded shop the 
 
 from __future__ import annotations
 
+from keyturn.auth.mfa.cipher import ensure_key as ensure_mfa_key
 from keyturn.config import Settings
 from keyturn.db import migrate
 from keyturn.sessions.keys import ensure_dev_keyring, ensure_secret_key
@@ -12,6 +13,7 @@ def prepare(settings: Settings) -> None:
     """Runs once in the parent process, before workers start, so they share one keyring."""
     ensure_dev_keyring(settings)
     ensure_secret_key(settings)
+    ensure_mfa_key(settings)
     urls = settings.database_urls()
     embedded = [code for code, url in urls.items() if url.startswith("sqlite")]
     if embedded:

@@ -147,6 +147,28 @@ class LoginSettings(BaseModel):
     link_email_per_ip: str = "100/hour"
 
 
+class MfaSettings(BaseModel):
+    """Second factors: authenticator apps (TOTP) and recovery codes (docs/second-factors.md)."""
+
+    # Encrypts TOTP secrets at rest: 32+ characters (`openssl rand -base64 32`). Generated in
+    # the data dir in development; production refuses to start without it.
+    encryption_key: str | None = Field(default=None, min_length=32)
+    # Keys used before a rotation: secrets they encrypted stay readable until re-enrolled.
+    old_encryption_keys: list[str] = []
+    issuer: str = Field(default="keyturn", min_length=1, max_length=64)  # what the app shows
+    enrolment_ttl: timedelta = Field(default=timedelta(minutes=15), gt=timedelta(0))
+    # The `mfa_token` between the first factor and the second.
+    token_ttl: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    token_attempts: int = Field(default=5, ge=1)
+    # Wrong second-factor codes from one client (an IPv4 address, an IPv6 /64) per window:
+    # that client waits, the owner elsewhere does not.
+    max_failures: int = Field(default=5, ge=1)
+    failure_window: timedelta = Field(default=timedelta(minutes=15), gt=timedelta(0))
+    # From every client together: the account's second step waits (the brute-force bound).
+    max_failures_per_account: int = Field(default=30, ge=1)
+    account_failure_window: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+
+
 class GuestSettings(BaseModel):
     """Guest sessions: a cart and a wishlist before sign-in, nothing else (docs/security.md)."""
 
@@ -411,6 +433,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     login: LoginSettings = LoginSettings()
     guests: GuestSettings = GuestSettings()
+    mfa: MfaSettings = MfaSettings()
     files: FileSettings = FileSettings()
     usage: UsageSettings = UsageSettings()
     jobpsych: JobPsychSettings = JobPsychSettings()
@@ -482,6 +505,7 @@ class Settings(BaseSettings):
                 not self.cookie_secure and not self.allow_insecure_cookies
             ),
             "KEYTURN_SECRET_KEY missing": self.secret_key is None,
+            "KEYTURN_MFA__ENCRYPTION_KEY missing": self.mfa.encryption_key is None,
         }
         refused = [name for name, bad in refusals.items() if bad]
         if refused:

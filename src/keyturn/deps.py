@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn import markets
 from keyturn.auth.oauth.clients import OAuth
+from keyturn.auth.mfa.cipher import TotpCipher
 from keyturn.auth.phone.otp import Otp
 from keyturn.auth.stepup import service as stepup
 from keyturn.config import Settings
@@ -251,3 +252,11 @@ STEP_UP_RESPONSES: dict[int | str, dict[str, Any]] = {
         "re-authenticate (`POST /auth/reauthenticate`) and retry"
     }
 }
+
+
+async def get_mfa_cipher(request: Request) -> TotpCipher:
+    cipher: TotpCipher = request.app.state.mfa_cipher
+    return cipher
+
+
+MfaCipher = Annotated[TotpCipher, Depends(get_mfa_cipher)]

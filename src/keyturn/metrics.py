@@ -42,9 +42,11 @@ RATE_LIMITED = Counter(
 
 # Sign-in methods and the outcomes each can have. A new method is one line here.
 SIGN_IN_OUTCOMES: dict[str, tuple[str, ...]] = {
-    "phone": ("ok", "wrong_code", "expired", "throttled", "disabled"),
-    "password": ("ok", "invalid_credentials", "throttled", "disabled"),
+    "phone": ("ok", "second_factor", "wrong_code", "expired", "throttled", "disabled"),
+    "password": ("ok", "second_factor", "invalid_credentials", "throttled", "disabled"),
     "passkey": ("ok", "refused", "throttled", "disabled"),
+    # The second step: its success is counted as the first method's `ok`.
+    "mfa": ("wrong_code", "token_invalid", "throttled"),
 }
 SMS_REFUSALS = (
     "cooldown",

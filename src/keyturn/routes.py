@@ -48,6 +48,9 @@ def api_routers() -> list[APIRouter]:
     from keyturn.audit.router import admin_router as admin_audit
     from keyturn.auth.linking.router import router as auth_link
     from keyturn.auth.oauth.router import router as auth_oauth
+    from keyturn.auth.mfa.router import admin_router as admin_mfa
+    from keyturn.auth.mfa.router import profile_router as profile_mfa
+    from keyturn.auth.mfa.router import router as auth_mfa
     from keyturn.auth.passkeys.router import profile_router as profile_passkeys
     from keyturn.auth.passkeys.router import router as auth_passkeys
     from keyturn.auth.password.router import router as auth_password
@@ -81,13 +84,16 @@ def api_routers() -> list[APIRouter]:
         auth_passkeys,
         auth_stepup,
         auth_oauth,
+        auth_mfa,
         sessions,
         profile_passkeys,
+        profile_mfa,
         admin_users,
         privacy,
         admin_privacy,
         admin_sessions,
         admin_audit,
+        admin_mfa,
         notify,
         catalog,
         admin_catalog,

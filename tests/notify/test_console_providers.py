@@ -22,6 +22,7 @@ from tests.factories import new_email, new_phone, register
 PRODUCTION = {
     "KEYTURN_ENV": "production",
     "KEYTURN_SECRET_KEY": "s" * 40,
+    "KEYTURN_MFA__ENCRYPTION_KEY": "m" * 40,
     "KEYTURN_ALLOW_CONSOLE_SMS": "true",
     "KEYTURN_ALLOW_GENERATED_KEYS": "true",
     "KEYTURN_ALLOW_SQLITE": "true",
@@ -46,6 +47,7 @@ async def test_outside_development_console_providers_keep_nothing(
     settings = make_settings(
         env="production",
         secret_key="s" * 40,
+        mfa={"encryption_key": "m" * 40},
         allow_console_sms=True,
         allow_console_email=True,
         allow_generated_keys=True,

@@ -38,6 +38,12 @@ EVENTS = {
     "identity.linked",
     "identity.unlinked",
     "catalog.imported",
+    "login.second_factor_required",
+    "mfa.enabled",
+    "mfa.disabled",
+    "mfa.recovery_code_used",
+    "mfa.recovery_codes_replaced",
+    "mfa.reset",
 }
 
 

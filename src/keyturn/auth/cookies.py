@@ -14,9 +14,11 @@ API's own origin: browsers attach the `Origin` header, a cross-site form cannot 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 from fastapi import Request, Response
 
+from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.schemas import TokenResponse
 from keyturn.config import API_PREFIX, Settings
 from keyturn.errors import Forbidden
@@ -63,15 +65,36 @@ def wants_cookie(request: Request, choice: str | None) -> bool:
     return request.headers.get(TRANSPORT_HEADER, "").strip().lower() == "cookie"
 
 
+@overload
 def respond(
     request: Request,
     response: Response,
     settings: Settings,
     tokens: TokenResponse,
     choice: str | None,
-) -> TokenResponse:
-    """The token response, with the refresh token moved to the cookie if the client asked."""
-    if wants_cookie(request, choice):
+) -> TokenResponse: ...
+
+
+@overload
+def respond(
+    request: Request,
+    response: Response,
+    settings: Settings,
+    tokens: TokenResponse | MfaRequiredOut,
+    choice: str | None,
+) -> TokenResponse | MfaRequiredOut: ...
+
+
+def respond(
+    request: Request,
+    response: Response,
+    settings: Settings,
+    tokens: TokenResponse | MfaRequiredOut,
+    choice: str | None,
+) -> TokenResponse | MfaRequiredOut:
+    """The token response, with the refresh token moved to the cookie if the client asked.
+    A sign-in waiting for its second factor has no tokens yet: it passes unchanged."""
+    if isinstance(tokens, TokenResponse) and wants_cookie(request, choice):
         return deliver(request, response, settings, tokens)
     return tokens
 

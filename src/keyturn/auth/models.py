@@ -148,3 +148,59 @@ class AppleRevocation(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     last_error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TotpFactor(Base):
+    """A user's authenticator app (TOTP), the second factor at sign-in once `confirmed_at` is
+    set. One per user. The secret is stored encrypted (auth/mfa/cipher.py); the last time step
+    a code was accepted for is kept so no code works twice. Wrong second-step codes are
+    counted here, per client and for the whole account (auth/mfa/throttle.py)."""
+
+    __tablename__ = "totp_factors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret: Mapped[str] = mapped_column(String(200))  # encrypted, see auth/mfa/cipher.py
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # NULL while enrolment waits for its first right code: the factor does not count yet.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # {client key: [count, first failure (Unix seconds)]}
+    client_failures: Mapped[dict[str, list[float]]] = mapped_column(JSON, default=dict)
+
+
+class RecoveryCode(Base):
+    """One of the 10 single-use codes that stand in for the authenticator app, stored as an
+    HMAC (the owner saw them once)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class MfaChallenge(Base):
+    """A sign-in waiting for its second factor: the first factor was proven, no session is open
+    yet. The client holds the `mfa_token` (stored as its SHA-256); single-use, short-lived,
+    bound to the first step's method and device, a few tries."""
+
+    __tablename__ = "mfa_challenges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(16))  # the first factor: password | phone
+    device_name: Mapped[str | None] = mapped_column(String(100))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    # The guest session the first step came from: its cart joins the account at the end.
+    guest_session_id: Mapped[str | None] = mapped_column(String(32))
+    guest_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
 from keyturn.auth import cookies
+from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.password import reset, service
 from keyturn.auth.schemas import (
     ChangePasswordIn,
@@ -102,7 +103,7 @@ async def login(
     guest: BearerClaims,
     body: LoginIn,
     user_agent: UserAgent = None,
-) -> TokenResponse:
+) -> TokenResponse | MfaRequiredOut:
     tokens = await service.login(
         db,
         settings=settings,

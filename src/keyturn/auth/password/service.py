@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth import signin
+from keyturn.auth.mfa import second_step
+from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.password import hashing, reset, strength, throttle
 from keyturn.auth.schemas import PasswordChangedOut, TokenResponse
 from keyturn.config import Settings
@@ -114,8 +116,9 @@ async def login(
     password: str,
     device: sessions.Device,
     guest_claims: AccessClaims | None,
-) -> TokenResponse:
-    """Sign in; wrong password and unknown email give the same 401 in about the same time."""
+) -> TokenResponse | MfaRequiredOut:
+    """Sign in; wrong password and unknown email give the same 401 in about the same time.
+    An account with a second factor gets an `mfa_token` instead of tokens."""
     try:
         account = normalize_email(email)
     except InvalidEmail:  # cannot match an account, but gets the same answer and cost
@@ -146,7 +149,7 @@ async def login(
     await signin.refuse_if_disabled(db, user=user, method="password", ip=device.ip)
     if new_hash:
         user.password_hash = new_hash
-    tokens = await signin.complete_sign_in(
+    tokens = await second_step.complete_sign_in(
         db,
         settings,
         keyring,

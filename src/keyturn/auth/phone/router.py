@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request, Response
 
 from keyturn.auth import cookies
+from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.phone import service
 from keyturn.auth.schemas import (
     SendVerificationIn,
@@ -78,7 +79,7 @@ async def verify_code(
     guest: BearerClaims,
     body: VerifyCodeIn,
     user_agent: UserAgent = None,
-) -> TokenResponse:
+) -> TokenResponse | MfaRequiredOut:
     tokens = await service.verify_code(
         db,
         settings=settings,

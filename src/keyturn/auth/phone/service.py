@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth import signin
+from keyturn.auth.mfa import second_step
+from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.phone import firewall
 from keyturn.auth.phone.otp import Otp, ResendTooSoon, TooManyAttempts, WrongCode
 from keyturn.auth.schemas import SendVerificationOut, TokenResponse
@@ -131,8 +133,9 @@ async def verify_code(
     code: str,
     device: sessions.Device,
     guest_claims: AccessClaims | None,
-) -> TokenResponse:
-    """Check the code, create the user on first sign-in, open a session, merge a guest."""
+) -> TokenResponse | MfaRequiredOut:
+    """Check the code, create the user on first sign-in, open a session, merge a guest; or,
+    for an account with a second factor, hand out its `mfa_token`."""
     market_config = settings.market(market)
     number, _ = normalize_phone(raw_phone, market_config.country)
     try:
@@ -154,7 +157,7 @@ async def verify_code(
         await db.flush()
     await signin.refuse_if_disabled(db, user=user, method="phone", ip=device.ip)
     user.is_verified = True
-    return await signin.complete_sign_in(
+    return await second_step.complete_sign_in(
         db,
         settings,
         keyring,
