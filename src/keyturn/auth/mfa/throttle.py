@@ -10,6 +10,7 @@ import hashlib
 import hmac
 from datetime import datetime
 
+from keyturn import metrics
 from keyturn.auth.failures import Failures, client_network
 from keyturn.auth.models import TotpFactor
 from keyturn.config import MfaSettings
@@ -52,6 +53,7 @@ def refuse_if_throttled(factor: TotpFactor, client: str, rules: MfaSettings) -> 
         ),
     )
     if wait:
+        metrics.rate_limited("mfa-attempts")
         raise SecondFactorThrottled(
             "Too many wrong codes; try again later.", retry_after=wait, limit="mfa"
         )
