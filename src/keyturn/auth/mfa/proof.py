@@ -45,6 +45,10 @@ async def enabled(db: AsyncSession, *, user_id: int) -> bool:
     return bool(await db.scalar(query))
 
 
+async def find_factor(db: AsyncSession, *, user_id: int) -> TotpFactor | None:
+    return await db.scalar(select(TotpFactor).where(TotpFactor.user_id == user_id))
+
+
 async def locked_factor(db: AsyncSession, *, user_id: int) -> TotpFactor | None:
     """The user's factor row (confirmed or not), locked until the transaction ends."""
     return await db.scalar(

@@ -138,7 +138,6 @@ async def verify(
         user=user,
         market=market,
         method=challenge.method,
-        # PASSKEYS-PENDING amr=(*signin.METHOD_AMR[challenge.method], "otp", "mfa"),
         device=sessions.Device(
             name=challenge.device_name, user_agent=challenge.user_agent, ip=device.ip
         ),

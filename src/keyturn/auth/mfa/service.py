@@ -46,7 +46,7 @@ class EnrolmentExpired(Conflict):
 
 
 async def status(db: AsyncSession, *, caller: sessions.Principal) -> MfaStatusOut:
-    factor = await proof.locked_factor(db, user_id=caller.user_id)
+    factor = await proof.find_factor(db, user_id=caller.user_id)
     enabled = factor is not None and factor.confirmed_at is not None
     return MfaStatusOut(
         totp_enabled=enabled,
