@@ -1,7 +1,9 @@
 """Counting wrong codes so that guessing stops without a stranger locking the owner out: a
 client (an IPv4 address, or an IPv6 /64) gets a few tries per window, and every client
-together gets a higher ceiling per account, the brute-force bound (docs/second-factors.md).
-The counts live on the row being guessed at, which the check holds locked."""
+together gets a higher ceiling, the brute-force bound. SMS codes count per phone
+(`auth/phone/otp.py`, docs/sms-firewall.md), second factors per account (`auth/mfa/throttle.py`,
+docs/second-factors.md); the counts live on the row being guessed at, which the check holds
+locked."""
 
 from __future__ import annotations
 

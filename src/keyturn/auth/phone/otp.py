@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn import metrics
+from keyturn.auth.failures import Failures, client_network
 from keyturn.auth.models import PhoneChallenge
 from keyturn.config import Settings
 from keyturn.db import end_read, utcnow
@@ -52,43 +52,6 @@ class ResendTooSoon(TooManyRequests):
     """A code was sent to this phone moments ago."""
 
     code = "otp.resend_cooldown"
-
-
-def client_network(ip: str | None) -> str:
-    """Whom a guess comes from: an IPv4 address, or the /64 of an IPv6 one (a subscriber
-    gets a whole /64, so its addresses count as one client)."""
-    try:
-        address = ipaddress.ip_address(ip or "")
-    except ValueError:
-        return "unknown"
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
-@dataclass(frozen=True)
-class Failures:
-    """Wrong codes counted in a window that started at `since`."""
-
-    count: int
-    since: datetime | None
-
-    def live(self, window: timedelta, now: datetime) -> Failures:
-        """These failures, or none once their window has passed."""
-        if self.since is None or now - self.since >= window:
-            return Failures(0, None)
-        return self
-
-    def locked_for(self, limit: int, window: timedelta, now: datetime) -> int:
-        """Seconds until the window ends if `limit` is reached, else 0."""
-        if self.count < limit or self.since is None:
-            return 0
-        return max(1, math.ceil((self.since + window - now).total_seconds()))
-
-    def plus_one(self, now: datetime) -> Failures:
-        return Failures(self.count + 1, self.since or now)
 
 
 @dataclass(frozen=True)
