@@ -333,3 +333,21 @@ async def codes_may_repeat(app: Any, user_id: int, market: str = "us") -> None:
             .values(last_used_step=TotpFactor.last_used_step - 3)
         )
         await db.commit()
+
+
+async def reset_password(
+    client: httpx.AsyncClient, email: str, new_password: str, market: str = "us"
+) -> httpx.Response:
+    """What the mailbox owner does: forgot → the emailed token (dev outbox) → a new password."""
+    headers = {"X-Market": market}
+    asked = await client.post(
+        "/api/v1/auth/password/forgot", json={"email": email}, headers=headers
+    )
+    assert asked.status_code == 202, asked.text
+    mail = await client.get("/api/v1/dev/outbox", params={"to": email}, headers=headers)
+    token = mail.json()["items"][0]["token"]
+    return await client.post(
+        "/api/v1/auth/password/reset",
+        json={"token": token, "new_password": new_password},
+        headers=headers,
+    )

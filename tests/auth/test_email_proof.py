@@ -15,6 +15,7 @@ from tests.factories import (
     STRONG_PASSWORD,
     add_passkey,
     auth,
+    enrol_totp,
     latest_code,
     login,
     new_email,
@@ -200,6 +201,27 @@ async def test_stranger_who_registered_your_email_and_added_a_phone_keeps_nothin
     theirs = await client.get("/api/v1/profile/addresses", headers=auth(by_phone["access_token"]))
     assert theirs.json()["items"] == []
     assert "reset" in taken["detail"]  # the refused sign-up said how to take the address back
+
+
+async def test_stranger_who_registered_your_email_and_added_an_authenticator_app_keeps_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    """Left in place, the attacker's app would stand between the victim and her own account
+    after she takes the address back: every sign-in would ask for the attacker's code."""
+    victim_email = new_email()
+    planted = await register(client, victim_email, ATTACKER_PASSWORD)
+    attacker_app, attacker_codes = await enrol_totp(client, planted["access_token"])
+
+    done = await reset_by_mail(client, victim_email)
+    assert done.status_code == 200, done.text
+
+    signed = await login(client, victim_email, NEW_PASSWORD)
+    assert signed.status_code == 200, signed.text
+    assert "access_token" in signed.json() and "mfa_required" not in signed.json()
+    status = await client.get("/api/v1/profile/mfa", headers=auth(signed.json()["access_token"]))
+    assert status.json()["totp_enabled"] is False
+    assert status.json()["recovery_codes_remaining"] == 0
+    assert attacker_app.code() and attacker_codes
 
 
 async def test_a_phone_user_adds_an_email_by_answering_the_code_sent_to_it(

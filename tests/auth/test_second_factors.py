@@ -31,6 +31,7 @@ from tests.factories import (
     new_phone,
     open_shop,
     register,
+    reset_password,
     sign_in,
     start_guest,
 )
@@ -548,6 +549,22 @@ async def test_an_admin_resets_a_customers_second_factor(
         "/api/v1/admin/users/999999/mfa/reset", headers=auth(admin["access_token"])
     )
     assert_problem(unknown, 404, "not_found")
+
+
+async def test_a_password_reset_of_a_proven_email_keeps_the_second_factor(
+    client: httpx.AsyncClient,
+) -> None:
+    """A reset proves the mailbox, not the phone: whoever reads the owner's email still needs
+    the app (only a first proof of the address removes it, docs/email-proof.md)."""
+    email, _ = await password_account(client)
+    assert (await reset_password(client, email, "first reset ✓ proves it")).status_code == 200
+    signed = await login(client, email, "first reset ✓ proves it")
+    phone_app, _ = await enrol_totp(client, signed.json()["access_token"])
+
+    assert (await reset_password(client, email, "second reset ✓ by mail")).status_code == 200
+    mfa_token = await second_step(await login(client, email, "second reset ✓ by mail"))
+    finished = await verify(client, mfa_token, code=phone_app.code(1))
+    assert finished.status_code == 200, finished.text
 
 
 async def test_deleting_a_user_deletes_their_second_factor_rows(

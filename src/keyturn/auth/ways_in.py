@@ -1,5 +1,5 @@
-"""Every way into an account besides its email and password: the phone, passkeys and
-Apple/Google identities today; second factors when they land (DESIGN §13).
+"""Every way into an account besides its email and password: the phone, passkeys, second
+factors and Apple/Google identities (DESIGN §13).
 
 A completed password reset of an address nobody had proven is its first proof
 (docs/email-proof.md). Whoever planted the address may have added any of these meanwhile, so
@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keyturn.auth.mfa import service as second_factors
 from keyturn.auth.models import EmailProof, Identity, Passkey
 from keyturn.auth.oauth import revocations
 from keyturn.users.models import User
@@ -32,7 +33,8 @@ async def remove_all(db: AsyncSession, *, user: User) -> list[str]:
         revocations.queue(db, identity)  # Apple's refresh token: revoked there too
         await db.delete(identity)
         removed.append(identity.provider)
-    # second factors: delete their rows of `user.id` here, and name them.
+    if await second_factors.remove_all(db, user_id=user.id):
+        removed.append("second_factor")
     await db.execute(delete(EmailProof).where(EmailProof.user_id == user.id))
     await db.flush()
     return removed

@@ -187,13 +187,15 @@ async def admin_reset(db: AsyncSession, *, user_id: int, admin_id: int) -> MfaRe
     )
 
 
-async def remove_all(db: AsyncSession, *, user_id: int) -> None:
+async def remove_all(db: AsyncSession, *, user_id: int) -> bool:
     """Every second-factor row of the user: the app, its codes, sign-ins waiting for it
-    (flushed). Also a way in that a completed password reset removes (`auth.ways_in`)."""
-    await db.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
+    (flushed); whether there was an app (confirmed or being added). Also a way in that a
+    first proof of the account's email removes (`auth.ways_in`)."""
+    removed = await db.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
     await recovery.remove(db, user_id=user_id)
     await pending.remove_all(db, user_id=user_id)
     await db.flush()
+    return bool(removed.rowcount)  # type: ignore[attr-defined]
 
 
 def notify_owner(db: AsyncSession, *, user: User, kind: str, **details: Any) -> None:
