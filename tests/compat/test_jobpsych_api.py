@@ -12,7 +12,9 @@ from fastapi import FastAPI
 
 from keyturn.app import create_app
 from tests.compat.conftest import SECRET, jobpsych_client
-from tests.factories import PDF_BYTES, auth
+from tests.conftest import http_client
+from tests.factories import PDF_BYTES, auth, enrol_totp
+from tests.factories import register as register_v1
 
 PASSWORD = "securePassword123!"
 
@@ -349,3 +351,25 @@ async def test_a_file_larger_than_the_body_cap_uploads_through_the_seed_path(
         "/api/auth/login", json={"email": "john@example.com", "password": "x" * 200_000}
     )
     assert huge_json.status_code == 413
+
+
+async def test_an_account_with_a_second_factor_gets_no_tokens_from_the_seed_login(
+    jobpsych_app: FastAPI, web: httpx.AsyncClient
+) -> None:
+    """The seed's clients know no second step: the password alone must not sign in."""
+    async with http_client(jobpsych_app) as api:
+        signed = await register_v1(api, "mfa@example.com", PASSWORD)
+        phone_app, _ = await enrol_totp(api, signed["access_token"])
+
+        answer = await login(web, "mfa@example.com")
+        body = assert_seed_error(answer, 401, "JOBPSYCH_SECOND_FACTOR_REQUIRED")
+        assert "accessToken" not in body and "refreshToken" not in answer.headers.get(
+            "set-cookie", ""
+        )
+        finished = await api.post(
+            "/api/v1/auth/mfa/verify",
+            json={"mfa_token": body["mfa_token"], "code": phone_app.code(1)},
+            headers={"X-Market": "us"},
+        )
+        assert finished.status_code == 200, finished.text
+        assert finished.json()["user"]["email"] == "mfa@example.com"

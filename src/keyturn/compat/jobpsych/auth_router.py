@@ -63,7 +63,12 @@ async def register(
 @router.post(
     "/login",
     summary="JobPsych: sign in; sets the `refreshToken` cookie",
-    responses={401: {"description": "Invalid email or password"}},
+    responses={
+        401: {
+            "description": "Invalid email or password; or the password was right and the "
+            "account has a second factor: `mfa_token` for `POST /api/v1/auth/mfa/verify`"
+        }
+    },
 )
 async def login(
     request: Request,

@@ -43,6 +43,12 @@ class TokenInvalid(Unauthorized):
     code = "jobpsych.token_invalid"
 
 
+class SecondFactorRequired(Unauthorized):
+    """The password was right; the account has a second factor: finish at /auth/mfa/verify."""
+
+    code = "jobpsych.second_factor_required"
+
+
 class UploadLimitReached(TooManyRequests):
     """The user's `uploads` allowance is used up; the body carries the seed's counts."""
 

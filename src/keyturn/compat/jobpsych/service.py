@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.auth import service as auth
+from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.password import service as password
 from keyturn.auth.schemas import TokenResponse
 from keyturn.compat.jobpsych import schemas as out
-from keyturn.compat.jobpsych.errors import UploadLimitReached
+from keyturn.compat.jobpsych.errors import SecondFactorRequired, UploadLimitReached
 from keyturn.config import Settings
 from keyturn.markets import Market, Markets
 from keyturn.ratelimit import RateLimiter
@@ -110,6 +111,14 @@ async def login(
         device=device,
         guest_claims=None,
     )
+    if isinstance(tokens, MfaRequiredOut):  # the seed's clients know no second step
+        raise SecondFactorRequired(
+            "This account uses two-step sign-in: send this mfa_token with the code from the "
+            "authenticator app to POST /api/v1/auth/mfa/verify.",
+            mfa_token=tokens.mfa_token,
+            methods=tokens.methods,
+            expires_in=tokens.expires_in,
+        )
     return await _signed_in(db, settings, tokens, "Login successful")
 
 
