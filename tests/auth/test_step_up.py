@@ -81,6 +81,9 @@ COVERED = [
         {"email": "new@example.com", "password": "a brand new passphrase 77"},
     ),
     ("link a phone: send", "post", "/api/v1/auth/link/phone/send", {"phone": "+13125550999"}),
+    ("add an authenticator app", "post", "/api/v1/profile/mfa/totp", None),
+    ("remove the authenticator app", "delete", "/api/v1/profile/mfa/totp", None),
+    ("replace the recovery codes", "post", "/api/v1/profile/mfa/recovery-codes", None),
     (
         "link a phone",
         "post",
@@ -146,7 +149,13 @@ async def _proof(client: Any, token: str, method: str, device: Any, phone: str) 
     return {"credential": device.get(options.json())}
 
 
-AMR = {"password": ["pwd"], "sms": ["sms"], "passkey": ["hwk", "user", "mfa"]}
+# The session signed in with its password; `amr` keeps that and adds the new proof
+# (`sessions.combined_amr`): a password and a phone code are two factors.
+AMR = {
+    "password": ["pwd"],
+    "sms": ["pwd", "sms", "mfa"],
+    "passkey": ["pwd", "hwk", "user", "mfa"],
+}
 
 
 @pytest.mark.parametrize("method", ["password", "sms", "passkey"])

@@ -211,6 +211,19 @@ async def refresh(
     return issued, user
 
 
+# RFC 8176 methods that are one factor each; a user-verified passkey says `mfa` itself.
+ONE_FACTOR_AMR = ("pwd", "sms", "otp")
+
+
+def combined_amr(before: tuple[str, ...], proof: tuple[str, ...]) -> tuple[str, ...]:
+    """The methods a session has proven after `proof`: never fewer than before (a password
+    re-authentication does not lower a session that passed two factors), and `mfa` once two
+    of them are independent factors (a password, a phone code, an authenticator code)."""
+    methods = [m for m in dict.fromkeys((*before, *proof)) if m != "mfa"]
+    two = "mfa" in before or "mfa" in proof or len(set(methods) & set(ONE_FACTOR_AMR)) >= 2
+    return (*methods, "mfa") if two else tuple(methods)
+
+
 async def record_proof(
     db: AsyncSession,
     settings: Settings,
@@ -219,15 +232,17 @@ async def record_proof(
     caller: Principal,
     amr: tuple[str, ...],
 ) -> AccessToken:
-    """The caller proved who they are again (step-up): the session's `auth_time` and `amr`
-    are renewed and a new access token carries them; the refresh token is unchanged, and
-    later refreshes keep the new proof (flushed, not committed)."""
+    """The caller proved who they are again (step-up): the session's `auth_time` is renewed
+    and `amr` gains the proof's methods (never loses any, `combined_amr`); a new access token
+    carries them; the refresh token is unchanged, and later refreshes keep the new proof
+    (flushed, not committed)."""
     session = await db.scalar(
         select(Session).where(Session.id == caller.session_id).with_for_update()
     )
     user = await db.get(User, caller.user_id)
     if session is None or user is None or session.revoked_at is not None:
         raise Unauthorized("The session has ended; sign in again.")
+    amr = combined_amr(tuple(session.amr.split()), amr)
     session.auth_time = utcnow()
     session.amr = " ".join(amr)
     session.last_seen_at = session.auth_time
