@@ -75,6 +75,16 @@ async def password_account(client: httpx.AsyncClient) -> tuple[str, dict[str, An
     return email, await register(client, email)
 
 
+async def amr_of(client: httpx.AsyncClient, access_token: str) -> list[str]:
+    """How the token's session proved who it is, as introspection tells another service."""
+    response = await client.post(
+        "/api/v1/auth/verify-token", json={"token": access_token}, headers=US
+    )
+    assert response.status_code == 200 and response.json()["active"], response.text
+    amr: list[str] = response.json()["amr"]
+    return amr
+
+
 async def audit_events(app: FastAPI, user_id: int, prefix: str) -> list[AuditEvent]:
     async with app.state.databases.session("us") as db:
         rows = await db.scalars(
@@ -213,6 +223,7 @@ async def test_a_password_sign_in_needs_the_authenticator_code_and_then_says_bot
     assert signed.status_code == 200, signed.text
     tokens = signed.json()
     assert tokens["user"]["email"] == email and tokens["refresh_token"]
+    assert await amr_of(client, tokens["access_token"]) == ["pwd", "otp", "mfa"]
 
     used = await verify(client, mfa_token, code=phone_app.code(1))  # single-use
     assert_problem(used, 400, "mfa.token_invalid")
@@ -242,6 +253,7 @@ async def test_a_phone_sign_in_needs_the_second_step_too(
     signed = await verify(client, mfa_token, code=phone_app.code(1))
     assert signed.status_code == 200, signed.text
     assert signed.json()["user"]["phone_number"] == phone
+    assert await amr_of(client, signed.json()["access_token"]) == ["sms", "otp", "mfa"]
     sessions = await client.get(
         "/api/v1/auth/sessions", headers=auth(signed.json()["access_token"])
     )
@@ -446,6 +458,7 @@ async def test_each_recovery_code_signs_in_once_and_the_count_falls(
         client, await second_step(await login(client, email)), recovery_code=codes[0]
     )
     assert first.status_code == 200, first.text
+    assert await amr_of(client, first.json()["access_token"]) == ["pwd", "otp", "mfa"]
     assert (await mfa_status(client, first.json()["access_token"]))["recovery_codes_remaining"] == 9
 
     again = await verify(

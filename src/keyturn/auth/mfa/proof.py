@@ -17,6 +17,8 @@ from keyturn.db import utcnow
 from keyturn.errors import BadRequest, Conflict
 
 SecondFactor = Literal["totp", "recovery_code"]
+# What either proves (RFC 8176): a one-time password; `mfa` comes with the first factor.
+AMR = ("otp",)
 
 
 class WrongTotpCode(BadRequest):

@@ -15,6 +15,7 @@ from keyturn.auth.mfa.schemas import (
 )
 from keyturn.auth.schemas import MessageOut, TokenResponse
 from keyturn.deps import (
+    STEP_UP_RESPONSES,
     Admin,
     Caller,
     ClientIp,
@@ -24,6 +25,7 @@ from keyturn.deps import (
     MfaCipher,
     PathId,
     SettingsDep,
+    StepUp,
     UserAgent,
 )
 from keyturn.sessions.service import Device
@@ -81,12 +83,15 @@ async def status(db: Db, caller: Caller) -> MfaStatusOut:
 
 @profile_router.post(
     "/totp",
-    summary="Start adding an authenticator app: its secret and QR code",
+    summary="Start adding an authenticator app: its secret and QR code (step-up)",
     description="Scan `qr_svg` (or type `secret`) into the app, then confirm with a code.",
-    responses={409: {"description": "An authenticator app is already set up"}},
+    responses={
+        **STEP_UP_RESPONSES,
+        409: {"description": "An authenticator app is already set up"},
+    },
 )
 async def start_totp(
-    db: Db, settings: SettingsDep, cipher: MfaCipher, caller: Caller
+    db: Db, settings: SettingsDep, cipher: MfaCipher, caller: StepUp
 ) -> TotpEnrolmentOut:
     return await service.start_totp(db, settings=settings, cipher=cipher, caller=caller)
 
@@ -114,19 +119,19 @@ async def confirm_totp(
 
 @profile_router.delete(
     "/totp",
-    summary="Remove the authenticator app and its recovery codes",
-    responses={409: {"description": "There is no authenticator app"}},
+    summary="Remove the authenticator app and its recovery codes (step-up)",
+    responses={**STEP_UP_RESPONSES, 409: {"description": "There is no authenticator app"}},
 )
-async def remove_totp(db: Db, caller: Caller, ip: ClientIp) -> MessageOut:
+async def remove_totp(db: Db, caller: StepUp, ip: ClientIp) -> MessageOut:
     return await service.remove_totp(db, caller=caller, ip=ip)
 
 
 @profile_router.post(
     "/recovery-codes",
-    summary="Replace your recovery codes; the old ones stop working",
-    responses={409: {"description": "There is no authenticator app"}},
+    summary="Replace your recovery codes; the old ones stop working (step-up)",
+    responses={**STEP_UP_RESPONSES, 409: {"description": "There is no authenticator app"}},
 )
-async def replace_recovery_codes(db: Db, caller: Caller, ip: ClientIp) -> RecoveryCodesOut:
+async def replace_recovery_codes(db: Db, caller: StepUp, ip: ClientIp) -> RecoveryCodesOut:
     return await service.replace_recovery_codes(db, caller=caller, ip=ip)
 
 

@@ -2,7 +2,8 @@
 (password, phone code) calls `begin` instead of `signin.complete_sign_in` when the account
 has a second factor: no session yet, an `mfa_token` instead. `verify` checks the
 authenticator or recovery code against it and then completes the sign-in as the first method
-would have, with both factors in `amr`. A passkey is two factors on its own and skips this."""
+would have, with both factors in `amr` (`pwd` or `sms`, `otp`, `mfa`). A passkey is two
+factors on its own and skips this."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth import signin
-from keyturn.auth.mfa import pending, proof, recovery
+from keyturn.auth.mfa import pending, proof
 from keyturn.auth.mfa.cipher import TotpCipher
 from keyturn.auth.mfa.pending import MfaTokenExpired, MfaTokenInvalid
 from keyturn.auth.mfa.proof import SecondFactorNotEnabled, WrongRecoveryCode, WrongTotpCode
 from keyturn.auth.mfa.schemas import MfaRequiredOut
-from keyturn.auth.mfa.service import METHODS, notify_owner
+from keyturn.auth.mfa.service import METHODS, recovery_code_used
 from keyturn.auth.mfa.throttle import SecondFactorThrottled
 from keyturn.auth.models import MfaChallenge
 from keyturn.auth.schemas import TokenResponse
@@ -67,6 +68,7 @@ async def complete_sign_in(
         device=device,
         guest_claims=guest_claims,
         is_new_user=is_new_user,
+        amr=None,
         **audit_details,
     )
 
@@ -130,7 +132,7 @@ async def verify(
         await _refused(db, settings, challenge, market=market, ip=device.ip, error=e)
     await db.delete(challenge)
     if used == "recovery_code":
-        await _recovery_code_used(db, user=user, ip=device.ip)
+        await recovery_code_used(db, user=user, ip=device.ip)
     return await signin.complete_sign_in(
         db,
         settings,
@@ -143,6 +145,7 @@ async def verify(
         ),
         guest_claims=pending.guest_claims(challenge, market=market),
         is_new_user=False,
+        amr=sessions.combined_amr(signin.METHOD_AMR[challenge.method], proof.AMR),
         second_factor=used,
     )
 
@@ -175,9 +178,3 @@ async def _refused(
         reason=error.code,
     )
     await fail(db, error)
-
-
-async def _recovery_code_used(db: AsyncSession, *, user: User, ip: str | None) -> None:
-    remaining = await recovery.remaining(db, user_id=user.id)
-    audit.record(db, "mfa.recovery_code_used", user_id=user.id, ip=ip, remaining=remaining)
-    notify_owner(db, user=user, kind="recovery_code_used", remaining=remaining)

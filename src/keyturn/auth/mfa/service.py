@@ -198,6 +198,13 @@ async def remove_all(db: AsyncSession, *, user_id: int) -> bool:
     return bool(removed.rowcount)  # type: ignore[attr-defined]
 
 
+async def recovery_code_used(db: AsyncSession, *, user: User, ip: str | None) -> None:
+    """Audit and tell the owner that a recovery code was spent, and how many are left."""
+    remaining = await recovery.remaining(db, user_id=user.id)
+    audit.record(db, "mfa.recovery_code_used", user_id=user.id, ip=ip, remaining=remaining)
+    notify_owner(db, user=user, kind="recovery_code_used", remaining=remaining)
+
+
 def notify_owner(db: AsyncSession, *, user: User, kind: str, **details: Any) -> None:
     """The security notice of a second-factor change (DESIGN §15). The notices outbox
     (issue 17) is not on main yet; this is the one place second factors call it from."""

@@ -13,6 +13,7 @@ from keyturn.deps import (
     Db,
     KeyringDep,
     Limiter,
+    MfaCipher,
     OAuthDep,
     OtpDep,
     SettingsDep,
@@ -27,9 +28,11 @@ router = APIRouter(prefix="/auth/reauthenticate", tags=["step-up"])
     description="Answer a 401 `insufficient_user_authentication` with any method the account "
     "has (its problem body lists them): `password`; `sms` with a code texted to the "
     "account's phone by `POST /auth/send-verification`; `passkey` with an answer to "
-    "`POST /auth/reauthenticate/passkey/options`; `apple` or `google` with a fresh id_token "
-    "of the account linked to yours. The session, its refresh token and its "
-    "other devices stay as they are; later refreshes keep the new proof.",
+    "`POST /auth/reauthenticate/passkey/options`; `totp` with a `code` from the "
+    "authenticator app, or `recovery_code` (spent); `apple` or `google` with a fresh "
+    "id_token of the account linked to yours. The session, its refresh token and its "
+    "other devices stay as they are; later refreshes keep the new proof, and `amr` keeps "
+    "every method this session proved (a password does not undo two factors).",
     responses={
         400: {
             "description": "Wrong password or code, a refused passkey, an Apple/Google account "
@@ -45,6 +48,7 @@ async def reauthenticate(
     keyring: KeyringDep,
     limiter: Limiter,
     otp: OtpDep,
+    cipher: MfaCipher,
     oauth: OAuthDep,
     caller: Caller,
     ip: ClientIp,
@@ -56,6 +60,7 @@ async def reauthenticate(
         keyring=keyring,
         limiter=limiter,
         otp=otp,
+        cipher=cipher,
         oauth=oauth,
         caller=caller,
         proof=body,

@@ -2,6 +2,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from keyturn.auth.mfa.schemas import RecoveryCodeField, TotpCode
 from keyturn.auth.oauth.schemas import IdToken
 from keyturn.auth.passkeys.schemas import CREDENTIAL_EXAMPLE, AuthenticationCredential
 from keyturn.auth.schemas import AnyPassword
@@ -39,6 +40,30 @@ class PasskeyProof(BaseModel):
     credential: AuthenticationCredential
 
 
+class TotpProof(BaseModel):
+    """A code from the account's authenticator app (a second factor)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"method": "totp", "code": "492039"}]}
+    )
+
+    method: Literal["totp"]
+    code: TotpCode
+
+
+class RecoveryCodeProof(BaseModel):
+    """One of the account's unused recovery codes; it is spent."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"method": "recovery_code", "recovery_code": "abcd-efgh-ijkm-npqr"}]
+        }
+    )
+
+    method: Literal["recovery_code"]
+    recovery_code: RecoveryCodeField
+
+
 class ProviderProof(BaseModel):
     """A fresh id_token from the Apple or Google account linked to yours (as for sign-in)."""
 
@@ -53,9 +78,8 @@ class ProviderProof(BaseModel):
     nonce: Text | None = Field(default=None, min_length=1, max_length=256)
 
 
-ReauthenticateIn = Annotated[
-    PasswordProof | SmsProof | PasskeyProof | ProviderProof, Field(discriminator="method")
-]
+Proof = PasswordProof | SmsProof | PasskeyProof | TotpProof | RecoveryCodeProof | ProviderProof
+ReauthenticateIn = Annotated[Proof, Field(discriminator="method")]
 
 
 class ReauthenticatedOut(BaseModel):

@@ -13,6 +13,11 @@ from typing import NoReturn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
+from keyturn.auth.mfa import proof as second_factor
+from keyturn.auth.mfa import service as mfa
+from keyturn.auth.mfa.cipher import TotpCipher
+from keyturn.auth.mfa.proof import SecondFactorNotEnabled, WrongRecoveryCode, WrongTotpCode
+from keyturn.auth.mfa.throttle import SecondFactorThrottled
 from keyturn.auth.oauth import service as identities
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.oauth.idtoken import InvalidIdToken
@@ -23,9 +28,12 @@ from keyturn.auth.phone.otp import Otp, TooManyAttempts, WrongCode
 from keyturn.auth.stepup.schemas import (
     PasskeyProof,
     PasswordProof,
+    Proof,
     ProviderProof,
     ReauthenticatedOut,
+    RecoveryCodeProof,
     SmsProof,
+    TotpProof,
 )
 from keyturn.config import API_PREFIX, Settings
 from keyturn.db import end_read, fail, utcnow
@@ -61,7 +69,7 @@ class ReauthenticationFailed(BadRequest):
 
 
 class MethodUnavailable(BadRequest):
-    """The account has no such way to prove who it is (no password, no phone, no passkey)."""
+    """The account has no such way to prove who it is (no password, phone, passkey or app)."""
 
     code = "auth.reauthentication_method_unavailable"
 
@@ -91,6 +99,8 @@ async def methods_for(db: AsyncSession, user: User) -> list[str]:
         methods.append("sms")
     if await passkeys.has_passkeys(db, user_id=user.id):
         methods.append("passkey")
+    if await second_factor.enabled(db, user_id=user.id):
+        methods += ["totp", "recovery_code"]
     methods += await identities.linked_providers(db, user_id=user.id)
     return methods
 
@@ -102,9 +112,10 @@ async def reauthenticate(
     keyring: Keyring,
     limiter: RateLimiter,
     otp: Otp,
+    cipher: TotpCipher,
     oauth: OAuth,
     caller: sessions.Principal,
-    proof: PasswordProof | SmsProof | PasskeyProof | ProviderProof,
+    proof: Proof,
     ip: str | None,
 ) -> ReauthenticatedOut:
     """Check the proof, renew the session's `auth_time` and `amr`, issue an access token."""
@@ -115,10 +126,12 @@ async def reauthenticate(
         amr = await _sms(db, settings, limiter, otp, caller, user, proof.verification_code, ip)
     elif isinstance(proof, ProviderProof):
         amr = await _provider(db, oauth, caller, proof, ip)
-    else:
+    elif isinstance(proof, PasskeyProof):
         amr = await passkeys.prove(
             db, settings=settings, caller=caller, credential=proof.credential.model_dump(), ip=ip
         )
+    else:
+        amr = await _second_factor(db, settings, cipher, caller, user, proof, ip)
     token = await sessions.record_proof(db, settings, keyring, caller=caller, amr=amr)
     audit.record(
         db,
@@ -178,6 +191,37 @@ async def _sms(
     except (WrongCode, TooManyAttempts) as refused:
         await _failed(db, caller, ip, "sms", refused)
     return ("sms",)
+
+
+async def _second_factor(
+    db: AsyncSession,
+    settings: Settings,
+    cipher: TotpCipher,
+    caller: sessions.Principal,
+    user: User,
+    proof: TotpProof | RecoveryCodeProof,
+    ip: str | None,
+) -> tuple[str, ...]:
+    """An authenticator or recovery code, checked and throttled as at sign-in's second step."""
+    try:
+        used = await second_factor.check(
+            db,
+            settings.mfa,
+            cipher,
+            user_id=user.id,
+            ip=ip,
+            code=proof.code if isinstance(proof, TotpProof) else None,
+            recovery_code=proof.recovery_code if isinstance(proof, RecoveryCodeProof) else None,
+        )
+    except SecondFactorNotEnabled:
+        raise MethodUnavailable(
+            "This account has no authenticator app; use another method."
+        ) from None
+    except (WrongTotpCode, WrongRecoveryCode, SecondFactorThrottled) as refused:
+        await _failed(db, caller, ip, proof.method, refused)
+    if used == "recovery_code":
+        await mfa.recovery_code_used(db, user=user, ip=ip)
+    return second_factor.AMR
 
 
 async def _provider(
