@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from keyturn import __version__, housekeeping, metrics
-from keyturn.auth.oauth.clients import make_oauth
 from keyturn.auth.mfa.cipher import TotpCipher
+from keyturn.auth.oauth.clients import make_oauth
 from keyturn.auth.phone.otp import Otp
 from keyturn.config import ConfigError, Settings, load_settings
 from keyturn.db import Databases

@@ -11,8 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn import markets
-from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.mfa.cipher import TotpCipher
+from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.phone.otp import Otp
 from keyturn.auth.stepup import service as stepup
 from keyturn.config import Settings

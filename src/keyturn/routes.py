@@ -47,10 +47,10 @@ def api_routers() -> list[APIRouter]:
     from keyturn.addresses.router import router as addresses
     from keyturn.audit.router import admin_router as admin_audit
     from keyturn.auth.linking.router import router as auth_link
-    from keyturn.auth.oauth.router import router as auth_oauth
     from keyturn.auth.mfa.router import admin_router as admin_mfa
     from keyturn.auth.mfa.router import profile_router as profile_mfa
     from keyturn.auth.mfa.router import router as auth_mfa
+    from keyturn.auth.oauth.router import router as auth_oauth
     from keyturn.auth.passkeys.router import profile_router as profile_passkeys
     from keyturn.auth.passkeys.router import router as auth_passkeys
     from keyturn.auth.password.router import router as auth_password

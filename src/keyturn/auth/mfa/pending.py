@@ -100,6 +100,7 @@ def guest_claims(challenge: MfaChallenge, *, market: str) -> AccessClaims | None
         issued_at=0,
         expires_at=0,
         jti="",
+        kid="",  # rebuilt from the challenge, not a token: nothing checks its signature again
     )
 
 

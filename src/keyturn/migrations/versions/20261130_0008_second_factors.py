@@ -1,7 +1,7 @@
 """second factors: totp_factors, recovery_codes, mfa_challenges
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 20:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import keyturn.db
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
