@@ -1,6 +1,7 @@
-"""Apple/Google and step-up (RFC 9470): tokens name the provider in `amr`; linking, unlinking,
-deleting and exporting need a recent proof; a linked Apple/Google account is itself a way to
-give one. Runs on SQLite and PostgreSQL against the local fake providers."""
+"""Apple/Google with step-up (RFC 9470) and second factors: tokens name the provider in `amr`;
+linking, unlinking, deleting and exporting need a recent proof; a linked Apple/Google account
+is itself a way to give one; an account with an authenticator app asks for it after Apple.
+Runs on SQLite and PostgreSQL against the local fake providers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from sqlalchemy import select
 
 from keyturn.auth.models import Identity
 from keyturn.users.models import User
-from tests.factories import add_passkey, audit_events, auth, old_sign_in, passkey_sign_in, sign_in
+from tests.factories import (
+    add_passkey,
+    audit_events,
+    auth,
+    enrol_totp,
+    old_sign_in,
+    passkey_sign_in,
+    sign_in,
+)
 from tests.harness.authenticator import SoftAuthenticator
 from tests.harness.oauth_provider import SigningKey, Social
 from tests.problems import assert_problem
@@ -196,3 +205,37 @@ async def test_an_apple_account_with_a_passkey_may_unlink_apple_and_keep_signing
     back = await passkey_sign_in(client, device)
     assert back.status_code == 200, back.text
     assert back.json()["user"]["id"] == signed["user"]["id"]
+
+
+async def test_an_apple_account_with_an_authenticator_app_needs_its_code_after_apple(
+    social: Social,
+) -> None:
+    client, fake = social.client, social.fake
+    sub = new_sub("apple")
+    signed = await provider_sign_in(social, "apple", sub)
+    app, _ = await enrol_totp(client, signed["access_token"])
+
+    first = await client.post(
+        "/api/v1/auth/oauth/apple",
+        json={"id_token": fake.id_token("apple", sub, nonce=NONCE), "nonce": NONCE},
+        headers=US,
+    )
+
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["mfa_required"] is True and "access_token" not in body
+    assert "refresh_token" not in body
+    finished = await client.post(
+        "/api/v1/auth/mfa/verify",
+        json={"mfa_token": body["mfa_token"], "code": app.code(ahead=1)},
+        headers=US,
+    )
+    assert finished.status_code == 200, finished.text
+    assert finished.json()["user"]["id"] == signed["user"]["id"]
+    assert set(claims_of(finished.json()["access_token"])["amr"]) == {"apple", "otp", "mfa"}
+    export = await client.get(
+        "/api/v1/profile/export", headers=auth(finished.json()["access_token"])
+    )
+    factor = export.json()["sign_in_methods"]["second_factor"]
+    assert factor["totp_enabled"] is True and factor["recovery_codes_remaining"] == 10
+    assert app.totp.secret not in export.text

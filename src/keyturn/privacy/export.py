@@ -10,6 +10,7 @@ from keyturn.addresses.models import Address
 from keyturn.addresses.schemas import AddressRead
 from keyturn.audit import service as audit
 from keyturn.audit.models import AuditEvent
+from keyturn.auth.mfa import service as mfa
 from keyturn.auth.oauth import service as identities
 from keyturn.auth.passkeys import manage as passkeys
 from keyturn.auth.passkeys import service as passkey_signin
@@ -24,6 +25,7 @@ from keyturn.orders.models import Order
 from keyturn.privacy.schemas import AuditEventRead, DataExport, SignInMethods
 from keyturn.sessions.models import Session
 from keyturn.sessions.schemas import SessionRead
+from keyturn.sessions.service import Principal
 from keyturn.usage import service as usage
 from keyturn.users import service as users
 from keyturn.users.schemas import UserRead
@@ -32,8 +34,9 @@ from keyturn.wishlist.models import Wishlist
 
 
 async def export(
-    db: AsyncSession, settings: Settings, *, user_id: int, session_id: str, market: str
+    db: AsyncSession, settings: Settings, *, caller: Principal, market: str
 ) -> DataExport:
+    user_id = caller.user_id
     user = await users.get_user(db, user_id)
     linked = await identities.list_identities(db, user_id=user_id)
     sessions = await db.scalars(
@@ -65,6 +68,7 @@ async def export(
             phone_verified=user.is_verified,
             identities=linked.items,
             passkeys=[passkeys.read(p) for p in await passkey_signin.user_passkeys(db, user_id)],
+            second_factor=await mfa.status(db, caller=caller),
         ),
         sessions=[SessionRead.model_validate(s) for s in sessions],
         addresses=[AddressRead.model_validate(a) for a in addresses],
@@ -88,6 +92,6 @@ async def export(
             for e in events
         ],
     )
-    audit.record(db, "account.exported", user_id=user_id, session_id=session_id)
+    audit.record(db, "account.exported", user_id=user_id, session_id=caller.session_id)
     await db.commit()
     return document

@@ -49,9 +49,7 @@ async def delete_profile(
 async def export_profile(
     db: Db, settings: SettingsDep, caller: StepUp, market: Market
 ) -> DataExport:
-    return await exporting.export(
-        db, settings, user_id=caller.user_id, session_id=caller.session_id, market=market
-    )
+    return await exporting.export(db, settings, caller=caller, market=market)
 
 
 @admin_router.delete(

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from keyturn.addresses.schemas import AddressRead
+from keyturn.auth.mfa.schemas import MfaStatusOut
 from keyturn.auth.oauth.schemas import IdentityRead
 from keyturn.auth.passkeys.schemas import PasskeyRead
 from keyturn.cart.schemas import CartRead
@@ -28,6 +29,7 @@ class SignInMethods(BaseModel):
     phone_verified: bool
     identities: list[IdentityRead] = Field(description="Linked Apple and Google accounts")
     passkeys: list[PasskeyRead] = Field(description="Passkeys (no key material)")
+    second_factor: MfaStatusOut = Field(description="The authenticator app (never its secret)")
 
 
 class AuditEventRead(BaseModel):

@@ -211,8 +211,9 @@ async def refresh(
     return issued, user
 
 
-# RFC 8176 methods that are one factor each; a user-verified passkey says `mfa` itself.
-ONE_FACTOR_AMR = ("pwd", "sms", "otp")
+# RFC 8176 methods that are one factor each; a user-verified passkey says `mfa` itself. An
+# Apple/Google id_token counts as one: we cannot see how the provider checked the person.
+ONE_FACTOR_AMR = ("pwd", "sms", "otp", "apple", "google")
 
 
 def combined_amr(before: tuple[str, ...], proof: tuple[str, ...]) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request, Response
 
 from keyturn.auth import cookies
+from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.oauth import service
 from keyturn.auth.oauth.schemas import (
     IdentityLinkIn,
@@ -36,7 +37,9 @@ router = APIRouter(tags=["auth"])
     description="Verified against the provider's keys; `aud` must be one of our client ids "
     "and the nonce the one the sign-in started with. A new Apple/Google account links to an "
     "existing account only when both emails are verified (docs/social-sign-in.md). Same "
-    "token response as every sign-in; a guest's bearer token merges its cart and wishlist.",
+    "token response as every sign-in; a guest's bearer token merges its cart and wishlist. "
+    "An account with an authenticator app answers `{mfa_required, mfa_token, methods}` "
+    "instead: finish with `POST /auth/mfa/verify` (docs/second-factors.md).",
     responses={
         401: {"description": "The id_token is invalid, expired, for another app or nonce"},
         403: {"description": "The account is disabled"},
@@ -57,7 +60,7 @@ async def oauth_sign_in(
     provider: ProviderName,
     body: OAuthSignInIn,
     user_agent: UserAgent = None,
-) -> TokenResponse:
+) -> TokenResponse | MfaRequiredOut:
     tokens = await service.sign_in(
         db,
         settings,

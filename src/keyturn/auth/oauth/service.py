@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
 from keyturn.auth import signin
+from keyturn.auth.mfa import second_step
+from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.models import Identity
 from keyturn.auth.oauth import apple, revocations
 from keyturn.auth.oauth.clients import OAuth
@@ -113,8 +115,10 @@ async def sign_in(
     authorization_code: str | None,
     device: sessions.Device,
     guest_claims: AccessClaims | None,
-) -> TokenResponse:
-    """`POST /auth/oauth/{provider}`: prove, find or create the user by the rules, sign in."""
+) -> TokenResponse | MfaRequiredOut:
+    """`POST /auth/oauth/{provider}`: prove, find or create the user by the rules, sign in;
+    an account with a second factor gets its `mfa_token` instead (we cannot see how the
+    provider checked the person, so Apple/Google count as one factor)."""
     proven, sealed = await _prove(
         oauth, provider, id_token=id_token, nonce=nonce, authorization_code=authorization_code
     )
@@ -128,7 +132,7 @@ async def sign_in(
         user, identity, is_new = await _find_or_create(db, settings, market, proven, name)
     _remember(identity, proven, name=name, sealed=sealed)
     await signin.refuse_if_disabled(db, user=user, method=provider, ip=device.ip)
-    return await signin.complete_sign_in(
+    return await second_step.complete_sign_in(
         db,
         settings,
         keyring,
