@@ -7,6 +7,7 @@ from keyturn.config import ConfigError, load_settings
 PRODUCTION = {
     "env": "production",
     "secret_key": "x" * 40,
+    "mfa": {"encryption_key": "m" * 40},
     "allow_console_sms": True,
     "allow_console_email": True,
     "allow_generated_keys": True,
