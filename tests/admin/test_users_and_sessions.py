@@ -9,6 +9,7 @@ from keyturn.sessions.models import Session
 from tests.factories import (
     add_passkey,
     auth,
+    enrol_totp,
     make_admin,
     new_email,
     new_phone,
@@ -83,6 +84,10 @@ async def test_staff_find_a_customer_by_email_phone_or_id_and_read_their_account
     await add_passkey(client, by_phone["access_token"], SoftAuthenticator())
     detail = await client.get(f"/api/v1/admin/users/{by_phone['user']['id']}", headers=admin)
     assert detail.json()["sign_in_methods"] == ["phone", "passkey"]
+
+    await enrol_totp(client, by_phone["access_token"])
+    detail = await client.get(f"/api/v1/admin/users/{by_phone['user']['id']}", headers=admin)
+    assert detail.json()["sign_in_methods"] == ["phone", "passkey", "totp"]
 
 
 async def test_staff_end_one_session_or_all_of_them(app, client: httpx.AsyncClient) -> None:

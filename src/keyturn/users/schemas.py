@@ -75,7 +75,8 @@ class AdminUserRead(UserRead):
     """What staff see about an account: the profile and how its owner can sign in."""
 
     sign_in_methods: list[str] = Field(
-        description="`phone`, `password`, `passkey`, `apple`, `google`; later `totp`"
+        description="`phone`, `password`, `passkey`, `apple`, `google`, and `totp` when an "
+        "authenticator app is the second step"
     )
     live_sessions: int
     updated_at: datetime

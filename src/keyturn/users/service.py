@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
+from keyturn.auth.mfa import proof as second_factor
 from keyturn.auth.models import Identity, Passkey
 from keyturn.config import MarketConfig
 from keyturn.db import MAX_ID
@@ -124,6 +125,8 @@ async def sign_in_methods(db: AsyncSession, user: User) -> list[str]:
         select(Identity.provider).where(Identity.user_id == user.id).order_by(Identity.provider)
     )
     methods.extend(providers)
+    if await second_factor.enabled(db, user_id=user.id):
+        methods.append("totp")  # the second step after any of the above but a passkey
     return methods
 
 

@@ -77,6 +77,7 @@ export default {
   "Phone and SMS code": "Телефон и код из SMS",
   "Email and password": "Email и пароль",
   "Passkey": "Ключ доступа",
+  "Authenticator app (second step)": "Приложение-аутентификатор (второй шаг)",
   "No account matches.": "Учётных записей не найдено.",
   "Accounts found": "Найденные учётные записи",
   "Id": "ID",

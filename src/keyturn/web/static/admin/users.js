@@ -12,6 +12,7 @@ const METHODS = {
   passkey: () => t("Passkey"),
   apple: () => "Apple",
   google: () => "Google",
+  totp: () => t("Authenticator app (second step)"),
 };
 
 function results(users) {
