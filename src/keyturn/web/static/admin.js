@@ -1,7 +1,7 @@
 // The /admin console for shop staff. Each section is one module under admin/ that registers
 // itself with the router; this file wires the header, the sign-in and the warnings.
 
-import { auth, logout, refresh, watchSession } from "./api.js";
+import { api, auth, logout, refresh, watchSession } from "./api.js";
 import { $, el, notice, run } from "./dom.js";
 import { initialLang, lang, setLang, t } from "./i18n.js";
 import { go, parse, register, show, start } from "./router.js";
@@ -22,10 +22,15 @@ function chooseMarket(code) {
   localStorage.setItem(MARKET_KEY, market);
 }
 
-/** Staff accounts should have a second factor; until keyturn has them, say so. */
-function renderWarning() {
-  const user = auth.user;
-  $("mfa-warning").hidden = !user || user.mfa_enabled === true;
+/** Staff accounts should have a second factor: say so until this one has. */
+async function renderWarning() {
+  const box = $("mfa-warning");
+  if (!auth.user) {
+    box.hidden = true;
+    return;
+  }
+  const status = await api("GET", "/profile/mfa").catch(() => null);
+  box.hidden = !auth.user || status?.totp_enabled === true;
 }
 
 function renderHeader() {

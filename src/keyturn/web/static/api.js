@@ -7,6 +7,8 @@
 
 const BASE = "/api/v1";
 const EARLY_REFRESH_S = 60;
+// The 401 of an action that needs a recent proof of identity (stepup.js asks for one).
+export const STEP_UP = "auth.insufficient_user_authentication";
 
 let accessToken = null;
 let user = null;
@@ -155,6 +157,7 @@ export async function api(method, path, options = {}) {
     return await send(method, path, options);
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401 || !hadToken) throw err;
+    if (err.code === STEP_UP) throw err; // a refresh keeps the old proof: ask for a new one
     if (await refresh()) return send(method, path, options);
     throw err;
   }
@@ -202,8 +205,17 @@ export function sendCode(phone) {
   return send("POST", "/auth/send-verification", { body: { phone }, bearer: false });
 }
 
+/**
+ * A first factor's answer: tokens (signed in), or `{mfa_required, mfa_token, methods}` when
+ * the account has an authenticator app (verifySecondFactor is next; nothing is signed in yet).
+ */
+function signedInOrSecondStep(answer) {
+  if (!answer.mfa_required) accept(answer);
+  return answer;
+}
+
 export async function verifyCode(phone, code, deviceName) {
-  const tokens = await send("POST", "/auth/verify-code", {
+  const answer = await send("POST", "/auth/verify-code", {
     body: {
       phone,
       verification_code: code,
@@ -212,17 +224,36 @@ export async function verifyCode(phone, code, deviceName) {
     },
     bearer: false,
   });
-  accept(tokens);
-  return tokens;
+  return signedInOrSecondStep(answer);
 }
 
 export async function passwordSignIn(email, password, deviceName) {
-  const tokens = await send("POST", "/auth/login", {
+  const answer = await send("POST", "/auth/login", {
     body: { email, password, device_name: deviceName || null, refresh_transport: "cookie" },
+    bearer: false,
+  });
+  return signedInOrSecondStep(answer);
+}
+
+/** The second step of a sign-in. proof: {code} (the app's 6 digits) or {recovery_code}. */
+export async function verifySecondFactor(mfaToken, proof) {
+  const tokens = await send("POST", "/auth/mfa/verify", {
+    body: { mfa_token: mfaToken, ...proof, refresh_transport: "cookie" },
     bearer: false,
   });
   accept(tokens);
   return tokens;
+}
+
+/**
+ * Prove who you are again in this session (step-up, docs/passkeys-and-step-up.md). proof:
+ * {method: "password", password} | {method: "totp", code} | {method: "recovery_code", ...}.
+ * The new access token carries the fresh proof; the refresh cookie stays as it was.
+ */
+export async function reauthenticate(proof) {
+  const renewed = await api("POST", "/auth/reauthenticate", { body: proof });
+  accept({ ...renewed, user });
+  return renewed;
 }
 
 export async function register(email, password, fullName, deviceName) {

@@ -11,6 +11,7 @@ import "./app/shop.js";
 import "./app/orders.js";
 import "./app/files.js";
 import "./app/account.js";
+import "./app/security.js";
 import "./app/devices.js";
 
 const MARKETS = ["us", "kg"];

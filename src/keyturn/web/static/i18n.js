@@ -92,6 +92,13 @@ const PROBLEMS = {
   "catalog.import_too_large": "The file is too large to import here.",
   "catalog.import_unsupported_type": "Choose a .json or .csv file.",
   "request.invalid": "Some fields are not valid: {fields}.",
+  "mfa.code_invalid": "The code is not right, or it was just used: wait for the app's next one.",
+  "mfa.recovery_code_invalid": "This recovery code is not right or was already used.",
+  "mfa.token_invalid": "This sign-in has ended. Sign in again.",
+  "mfa.token_expired": "This sign-in took too long. Sign in again.",
+  "mfa.throttled": "Too many wrong codes. Wait a little and try again.",
+  "mfa.enrolment_expired": "Setting up the app took too long. Start again.",
+  "auth.reauthentication_failed": "That is not right. Try again.",
 };
 
 export function problemText(err) {

@@ -1,7 +1,7 @@
 // The page's sections and the #/route that shows one (docs/web-app.md).
 //
 // Every section is one module that registers itself here: {id, label, nav, signedIn,
-// mount(root, params)}. Pages that land later (passkeys, second factors, linked accounts,
+// mount(root, params)}. Pages that land later (passkeys, linked accounts,
 // data export, account deletion) add a module and one line in the page's section list;
 // nothing else changes.
 

@@ -1,5 +1,6 @@
 // Signing in, shared by /app and /admin: email + password (sign in, create an account,
-// forgotten password, reset from the emailed link) and phone + code.
+// forgotten password, reset from the emailed link) and phone + code, then the second step
+// (the authenticator app's code or a recovery code) for an account that has one.
 
 import {
   devCode,
@@ -9,6 +10,7 @@ import {
   resetPassword,
   sendCode,
   verifyCode,
+  verifySecondFactor,
 } from "./api.js";
 import { $, el, field, form, notice, showError } from "./dom.js";
 import { problemText, t } from "./i18n.js";
@@ -115,8 +117,9 @@ function emailSignIn(view, opts) {
       ),
     ],
     async (f) => {
-      const tokens = await passwordSignIn(f.elements.email.value.trim(), f.elements.password.value, deviceName(f));
-      await opts.onSignedIn(tokens);
+      const answer = await passwordSignIn(f.elements.email.value.trim(), f.elements.password.value, deviceName(f));
+      if (answer.mfa_required) view("second", answer);
+      else await opts.onSignedIn(answer);
     },
   );
 }
@@ -174,7 +177,7 @@ export function resetForm(token, onDone) {
   );
 }
 
-function phoneForms(opts) {
+function phoneForms(view, opts) {
   let phone = "";
   const codeForm = form(
     { id: "code-form", class: "stack", hidden: true, "aria-label": t("Enter the code") },
@@ -217,9 +220,13 @@ function phoneForms(opts) {
     ],
     async (f) => {
       const code = f.elements.code.value.trim();
-      const tokens = await verifyCode(phone, code, deviceName(phoneForm));
-      notice(tokens.is_new_user ? t("Welcome! Your account was created.") : t("Signed in."));
-      await opts.onSignedIn(tokens);
+      const answer = await verifyCode(phone, code, deviceName(phoneForm));
+      if (answer.mfa_required) {
+        view("second", answer);
+        return;
+      }
+      notice(answer.is_new_user ? t("Welcome! Your account was created.") : t("Signed in."));
+      await opts.onSignedIn(answer);
     },
   );
   const phoneForm = form(
@@ -250,6 +257,51 @@ function phoneForms(opts) {
   return [phoneForm, codeForm];
 }
 
+/** The second step: the first factor was right; the app's code (or a recovery code) next. */
+function secondStepForm(pending, view, opts) {
+  let recovery = false;
+  const hint = el("p", { class: "muted", id: "mfa-hint" });
+  const label = el("label", { for: "mfa-code" });
+  const code = input({ id: "mfa-code", name: "code", autocomplete: "one-time-code", required: true, "aria-describedby": "mfa-hint" });
+  const toggle = el("button", { type: "button", class: "link", id: "mfa-use-recovery" });
+  function show() {
+    hint.textContent = recovery
+      ? t("Enter one of the recovery codes you saved. Each works once.")
+      : t("Enter the 6-digit code your authenticator app shows.");
+    label.textContent = recovery ? t("Recovery code") : t("Authenticator code");
+    Object.assign(code, { value: "", inputMode: recovery ? "text" : "numeric", maxLength: recovery ? 40 : 6 });
+    toggle.textContent = recovery ? t("Use the authenticator app") : t("Use a recovery code instead");
+    code.focus();
+  }
+  toggle.addEventListener("click", () => {
+    recovery = !recovery;
+    show();
+  });
+  const node = form(
+    { id: "mfa-form", class: "stack", "aria-labelledby": "mfa-title" },
+    [
+      el("h3", { id: "mfa-title", text: t("Two-step sign-in") }),
+      hint,
+      el("div", { class: "field" }, label, code),
+      el("button", { type: "submit", id: "mfa-verify", class: "primary", text: t("Sign in") }),
+      el(
+        "div",
+        { class: "row" },
+        toggle,
+        el("button", { type: "button", class: "link", id: "mfa-back", text: t("Back to sign in"), onclick: () => view("email") }),
+      ),
+    ],
+    async () => {
+      const value = code.value.trim();
+      const tokens = await verifySecondFactor(pending.mfa_token, recovery ? { recovery_code: value } : { code: value });
+      notice(t("Signed in."));
+      await opts.onSignedIn(tokens);
+    },
+  );
+  show();
+  return node;
+}
+
 /**
  * The sign-in card. opts: {title, allowRegister, market(): code, onSignedIn(tokens),
  * start: "email" | "register" | "forgot" | "phone"}
@@ -261,10 +313,11 @@ export function signInCard(opts) {
     email: () => [emailSignIn(view, opts)],
     register: () => [registerForm(view, opts)],
     forgot: () => [forgotForm(view)],
-    phone: () => phoneForms(opts),
+    phone: () => phoneForms(view, opts),
+    second: (pending) => [secondStepForm(pending, view, opts)],
   };
-  function view(name) {
-    body.replaceChildren(...views[name]());
+  function view(name, arg) {
+    body.replaceChildren(...views[name](arg));
     tabs.replaceChildren(
       ...[
         ["email", t("Email")],
@@ -283,6 +336,6 @@ export function signInCard(opts) {
     body.querySelector("input")?.focus();
   }
   const card = el("section", { class: "card signin", "aria-labelledby": "signin-title" }, el("h2", { id: "signin-title", text: opts.title }), tabs, body);
-  view(opts.start || "email");
+  view(["register", "forgot", "phone"].includes(opts.start) ? opts.start : "email");
   return card;
 }
