@@ -351,3 +351,57 @@ async def reset_password(
         json={"token": token, "new_password": new_password},
         headers=headers,
     )
+# Events ------------------------------------------------------------------------------------
+
+ADDRESS = {
+    "shipping_address": {
+        "full_name": "Hook Test",
+        "phone": "+13125550100",
+        "line1": "1 Main St",
+        "city": "Chicago",
+        "country": "US",
+    }
+}
+
+
+async def emit_every_event_type(app: Any, client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    """Make keyturn emit each event type at least once, through the API where it has one."""
+    person = await register(client, full_name="Ada")  # user.created, session.created
+    token = person["access_token"]
+    assert (
+        await client.patch("/api/v1/profile", json={"company": "Hooks"}, headers=auth(token))
+    ).status_code == 200  # user.updated
+    changed = await client.post(
+        "/api/v1/auth/password/change",
+        json={"current_password": "correct horse 🐎 battery", "new_password": "another 🐎 horse"},
+        headers=auth(token),
+    )
+    assert changed.status_code == 200, changed.text  # password.changed
+    product = await create_product(client, admin["Authorization"].split()[1])
+    for _ in range(2):
+        await add_to_cart(client, token, product["skus"][0]["id"])
+        order = await client.post("/api/v1/orders", json=ADDRESS, headers=auth(token))
+        assert order.status_code == 201, order.text  # order.created
+    moved = await client.post(
+        f"/api/v1/admin/orders/{order.json()['id']}/status",
+        json={"status": "processing"},
+        headers=admin,
+    )
+    assert moved.status_code == 200  # order.status_changed
+    cancelled = await client.post(
+        f"/api/v1/profile/orders/{order.json()['id']}/cancel", headers=auth(token)
+    )
+    assert cancelled.status_code == 200  # order.cancelled
+    stored = await upload(client, token, PDF_BYTES)  # file.uploaded, usage.limit_reached
+    assert stored.status_code == 201, stored.text
+    gone = await client.delete(f"/api/v1/files/{stored.json()['id']}", headers=auth(token))
+    assert gone.status_code == 204  # file.deleted
+    user_id = person["user"]["id"]
+    for verb in ("disable", "enable"):  # user.disabled (+ session.revoked), user.enabled
+        answer = await client.post(f"/api/v1/admin/users/{user_id}/{verb}", headers=admin)
+        assert answer.status_code == 200
+    from keyturn.events import service as events
+
+    async with app.state.databases.session("us") as db:  # account deletion lands later
+        events.emit(db, "user.deleted", {"user_id": user_id, "market": "us", "by": "admin"})
+        await db.commit()

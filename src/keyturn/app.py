@@ -27,6 +27,7 @@ from keyturn.ratelimit import RateLimiter
 from keyturn.routes import routers, streamed_bodies
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 from keyturn.sessions.tokens import TokenVerifier
+from keyturn.worker import Worker
 
 DESCRIPTION = """
 Sign-in (phone + SMS code, email + password), per-device sessions, and the customer data
@@ -47,16 +48,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # What start-up built lives as long as the process: frozen out of the collector's
         # sight, a full collection scans only what requests made since (docs/hot-path.md).
         gc.freeze()
-        sweeping = None
+        loops = []
         if settings.guests.sweep_every.total_seconds() > 0:
-            sweeping = asyncio.create_task(
-                housekeeping.sweep_forever(
-                    settings, app.state.databases, app.state.file_storage, app.state.oauth
+            loops.append(
+                asyncio.create_task(
+                    housekeeping.sweep_forever(
+                        settings, app.state.databases, app.state.file_storage, app.state.oauth
+                    )
                 )
             )
+        if settings.worker.in_serve:
+            worker = Worker(settings, app.state.databases)
+            loops.append(asyncio.create_task(worker.run_forever()))
         yield
-        if sweeping is not None:
-            sweeping.cancel()
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
         await app.state.oauth.aclose()
         await app.state.databases.dispose()
         if app.state.tracer_provider is not None:

@@ -144,6 +144,35 @@ def purge_guests(
     typer.echo(f"{swept.orphans} orphaned stored files removed")
 
 
+@cli.command()
+def worker() -> None:
+    """Send webhooks until stopped (SIGTERM or Ctrl-C). Run any number,
+    next to `serve` instances or instead of their own loop (KEYTURN_WORKER__IN_SERVE=false)."""
+    import asyncio
+    import signal
+
+    from keyturn.db import Databases
+    from keyturn.worker import Worker
+
+    settings = _settings()
+
+    async def run() -> None:
+        databases = Databases(settings)
+        task = asyncio.create_task(Worker(settings, databases).run_forever())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await databases.dispose()
+
+    typer.echo("keyturn worker running (webhooks)", err=True)
+    asyncio.run(run())
+
+
 keys_cli = typer.Typer(help="Access-token signing keys (Ed25519 keyring).", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
 

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 API_PREFIX = "/api/v1"  # every API route's path starts here (routes.py, the cookie path)
@@ -320,6 +327,31 @@ class UsageSettings(BaseModel):
         return self
 
 
+class WorkerSettings(BaseModel):
+    """The background loop that sends webhooks (docs/webhooks.md):
+    inside every `serve` process, and in `keyturn worker` processes."""
+
+    in_serve: bool = True  # false when dedicated `keyturn worker` processes do the work
+    poll_interval: timedelta = timedelta(seconds=1)
+    concurrency: int = Field(default=8, ge=1, le=256)  # requests in flight per process
+    # How long past its timeout a claimed attempt that recorded nothing (its process died) is
+    # presumed lost and may be taken again; covers a slow database when the outcome is written.
+    claim_grace: timedelta = timedelta(seconds=30)
+
+
+class WebhookSettings(BaseModel):
+    """Signed webhook delivery (docs/webhooks.md)."""
+
+    timeout: timedelta = timedelta(seconds=10)  # one attempt, resolving to the status line
+    retry_for: timedelta = timedelta(days=3)  # then the delivery is marked failed
+    backoff_first: timedelta = timedelta(seconds=5)  # doubles per attempt, with jitter
+    backoff_max: timedelta = timedelta(hours=6)
+    secret_overlap: timedelta = timedelta(hours=24)  # the old secret still signs after a rotation
+    # Private, loopback or link-local networks webhooks may still be sent to (SSRF guard).
+    allow_networks: list[IPvAnyNetwork] = []
+    retention: timedelta = timedelta(days=30)  # events and finished deliveries kept this long
+
+
 # Seed-shaped APIs that `KEYTURN_COMPAT` can switch on (docs/compat-jobpsych.md and
 # docs/migrating-from-the-seed-systems.md).
 COMPAT_NAMES = ("jobpsych", "mobile-v0")
@@ -439,6 +471,8 @@ class Settings(BaseSettings):
     jobpsych: JobPsychSettings = JobPsychSettings()
     passkeys: PasskeySettings = PasskeySettings()
     oauth: OAuthSettings = OAuthSettings()
+    worker: WorkerSettings = WorkerSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @field_validator("compat", mode="before")
     @classmethod

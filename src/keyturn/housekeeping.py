@@ -1,8 +1,9 @@
 """The sweep that keeps the stores tidy, run by `keyturn purge-guests` and every
 `guests.sweep_every` inside `serve`: guests idle past `guests.idle_ttl` are deleted with what
 they own, stored objects no file row refers to (a guest's or deleted user's files, an
-upload that crashed between its storage write and its commit) are removed, and Apple refresh
-tokens still queued for revocation are retried."""
+upload that crashed between its storage write and its commit) are removed, Apple refresh
+tokens still queued for revocation are retried, and events (with their webhook deliveries)
+older than `webhooks.retention` go."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from keyturn.auth.oauth import revocations
 from keyturn.auth.oauth.clients import OAuth, make_oauth
 from keyturn.config import Settings
 from keyturn.db import Databases, transaction, utcnow
+from keyturn.events import service as events
 from keyturn.files import service as files
 from keyturn.files.storage import Storage
 from keyturn.logs import get_logger
@@ -22,6 +24,7 @@ from keyturn.logs import get_logger
 log = get_logger("keyturn.housekeeping")
 
 GUEST_BATCH = 500
+EVENT_BATCH = 1000
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Swept:
     guests: dict[str, int] = field(default_factory=dict)
     orphans: int = 0
     apple_revoked: int = 0
+    events: dict[str, int] = field(default_factory=dict)
 
 
 async def sweep(
@@ -50,6 +54,7 @@ async def sweep(
             swept.guests[market] += removed
             if removed < GUEST_BATCH:
                 break
+        swept.events[market] = await _purge_events(settings, databases, market)
     swept.orphans = await files.sweep_orphans(
         databases, storage, markets=settings.market_codes, grace=settings.files.orphan_grace
     )
@@ -65,8 +70,20 @@ async def sweep(
         guests=swept.guests,
         orphans=swept.orphans,
         apple_revoked=swept.apple_revoked,
+        events=swept.events,
     )
     return swept
+
+
+async def _purge_events(settings: Settings, databases: Databases, market: str) -> int:
+    before = utcnow() - settings.webhooks.retention
+    purged = 0
+    while True:
+        async with transaction(databases, market) as db:
+            removed = await events.purge(db, before=before, limit=EVENT_BATCH)
+        purged += removed
+        if removed < EVENT_BATCH:
+            return purged
 
 
 async def sweep_forever(

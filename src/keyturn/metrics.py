@@ -39,6 +39,11 @@ SESSIONS_REVOKED = Counter(
 RATE_LIMITED = Counter(
     "keyturn_rate_limited_total", "Requests refused with 429, by the limit", ["limiter"]
 )
+WEBHOOK_DELIVERIES = Counter(
+    "keyturn_webhook_deliveries_total",
+    "Webhook delivery attempts, by what became of the delivery",
+    ["market", "outcome"],
+)
 
 # Sign-in methods and the outcomes each can have. A new method is one line here.
 SIGN_IN_OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -71,6 +76,9 @@ REVOKE_REASONS = (
     "password_reset",
     "account_disabled",
 )
+# delivered; retrying (the attempt failed, another is due); failed (retry period over: given
+# up); lost (the process sending it stopped before recording the outcome).
+WEBHOOK_OUTCOMES = ("delivered", "retrying", "failed", "lost")
 LIMITERS = (
     "sms-phone",
     "sms-ip",
@@ -105,6 +113,8 @@ def prepare(settings: Settings) -> None:
             LOGOUTS.labels(market, scope)
         for reason in REVOKE_REASONS:
             SESSIONS_REVOKED.labels(market, reason)
+        for outcome in WEBHOOK_OUTCOMES:
+            WEBHOOK_DELIVERIES.labels(market, outcome)
     for limiter in LIMITERS:
         RATE_LIMITED.labels(limiter)
 
@@ -136,3 +146,8 @@ def sessions_revoked(market: str, reason: str, count: int = 1) -> None:
 
 def rate_limited(limiter: str) -> None:
     RATE_LIMITED.labels(limiter).inc()
+
+
+def webhook_deliveries(market: str, outcome: str, count: int = 1) -> None:
+    if count:
+        WEBHOOK_DELIVERIES.labels(market, outcome).inc(count)

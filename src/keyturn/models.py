@@ -8,12 +8,14 @@ DOMAIN_MODELS = [
     "keyturn.auth.models",
     "keyturn.cart.models",
     "keyturn.catalog.models",
+    "keyturn.events.models",
     "keyturn.files.models",
     "keyturn.notify.models",
     "keyturn.orders.models",
     "keyturn.sessions.models",
     "keyturn.usage.models",
     "keyturn.users.models",
+    "keyturn.webhooks.models",
     "keyturn.wishlist.models",
 ]
 

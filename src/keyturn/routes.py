@@ -60,6 +60,7 @@ def api_routers() -> list[APIRouter]:
     from keyturn.cart.router import router as cart
     from keyturn.catalog.router import admin_router as admin_catalog
     from keyturn.catalog.router import router as catalog
+    from keyturn.events.router import admin_router as admin_events
     from keyturn.files.router import router as files
     from keyturn.notify.router import router as notify
     from keyturn.orders.router import admin_router as admin_orders
@@ -72,6 +73,7 @@ def api_routers() -> list[APIRouter]:
     from keyturn.usage.router import router as usage
     from keyturn.users.router import admin_router as admin_users
     from keyturn.users.router import router as users
+    from keyturn.webhooks.router import router as admin_webhooks
     from keyturn.wishlist.router import router as wishlist
 
     return [
@@ -104,6 +106,8 @@ def api_routers() -> list[APIRouter]:
         files,
         usage,
         admin_usage,
+        admin_events,
+        admin_webhooks,
     ]
 
 

@@ -30,6 +30,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
             "KEYTURN_OTP__PER_IP": "100000/hour",
             "KEYTURN_OTP__VERIFY_PER_IP": "100000/minute",
             "KEYTURN_LOG_LEVEL": "WARNING",
+            # Fuzzed webhook URLs are never contacted (delivery has its own tests).
+            "KEYTURN_WORKER__IN_SERVE": "false",
         },
     ).start()
     yield live

@@ -63,9 +63,18 @@ async def create_admin(
             user = users.new_user(config, phone_number=number)
             db.add(user)
     created = user.id is None
+    changed = [
+        name
+        for name, value in (("role", "admin"), ("is_active", True))
+        if getattr(user, name) != value
+    ]
     user.role = "admin"
     user.is_active = True
     await db.flush()
+    if created:
+        users.announce(db, "user.created", user, via="admin")
+    elif changed:
+        users.announce(db, "user.updated", user, changed=changed)
     audit.record(db, "account.promoted", user_id=user.id, by="cli", created=created)
     await db.commit()
     return AdminResult(user_id=user.id, created=created)

@@ -11,17 +11,35 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.cart import service as cart
+from keyturn.db import utcnow
+from keyturn.sessions import service as sessions
 from keyturn.sessions.models import Session
 from keyturn.users.models import User
 from keyturn.wishlist import service as wishlist
 
 
 async def merge_into(db: AsyncSession, *, guest_id: int, user_id: int) -> None:
-    """Move everything the guest owns to `user_id`, then delete the guest (flushed only)."""
+    """Move everything the guest owns to `user_id`, then delete the guest and its sessions
+    (flushed only; `session.revoked` tells other services its tokens are done)."""
     if guest_id == user_id:
         return
     await cart.merge_guest(db, guest_id=guest_id, user_id=user_id)
     await wishlist.merge_guest(db, guest_id=guest_id, user_id=user_id)
+    live = await db.execute(
+        select(Session.id, Session.expires_at).where(
+            Session.user_id == guest_id, Session.revoked_at.is_(None)
+        )
+    )
+    now = utcnow()
+    for session_id, expires_at in live.all():
+        sessions.announce_revoked(
+            db,
+            session_id=session_id,
+            user_id=guest_id,
+            reason="guest_signed_in",
+            revoked_at=now,
+            expires_at=expires_at,
+        )
     await db.execute(delete(User).where(User.id == guest_id, User.role == "guest"))
 
 

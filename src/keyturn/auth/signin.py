@@ -17,6 +17,7 @@ from keyturn.errors import Forbidden, Unauthorized
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
+from keyturn.users import service as users
 from keyturn.users.models import User
 from keyturn.users.schemas import UserRead
 
@@ -73,11 +74,15 @@ async def complete_sign_in(
     amr: tuple[str, ...] | None = None,
     **audit_details: object,
 ) -> TokenResponse:
-    """The last step of every sign-in, in its transaction: merge a guest's data, open the
-    session, audit, commit (the sign-in use case's one commit). `amr` (RFC 8176) defaults to
-    the method's own (`METHOD_AMR`)."""
+    """The last step of every sign-in, in its transaction: announce a new account, merge a
+    guest's data, open the session, audit, commit (the sign-in use case's one commit). `amr`
+    (RFC 8176) defaults to the method's own (`METHOD_AMR`)."""
     user.last_login = utcnow()
+    if is_new_user:
+        users.announce(db, "user.created", user, via=method)
     await _absorb_guest(db, claims=guest_claims, user=user)
+    seen = await sessions.device_history(db, user_id=user.id, device=device)
+    new_device = not seen.on_this_device
     issued = await sessions.open_session(
         db,
         settings,
@@ -87,6 +92,7 @@ async def complete_sign_in(
         auth_method=method,
         amr=amr if amr is not None else METHOD_AMR[method],
         device=device,
+        new_device=new_device,
     )
     audit.record(
         db,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn.config import Settings
 from keyturn.db import Databases, end_read, utcnow
 from keyturn.errors import AppError, Forbidden, NotFound, Unavailable
+from keyturn.events import service as events
 from keyturn.files import sniff
 from keyturn.files.models import StoredFile
 from keyturn.files.receive import ReceivedFile, receive_upload
@@ -145,6 +146,18 @@ async def _record(
         storage_key=storage_key,
     )
     db.add(row)
+    await db.flush()
+    events.emit(
+        db,
+        "file.uploaded",
+        {
+            "file_id": row.id,
+            "user_id": user_id,
+            "content_type": content_type,
+            "size": row.size,
+            "sha256": row.sha256,
+        },
+    )
     await db.commit()
     log.info("files.uploaded", file_id=row.id, user_id=user_id, size=row.size)
     return FileRead.model_validate(row)
@@ -205,6 +218,7 @@ async def delete_file(db: AsyncSession, *, user_id: int, file_id: int, storage: 
     row = await get_file(db, user_id=user_id, file_id=file_id)
     key = row.storage_key
     await db.delete(row)
+    events.emit(db, "file.deleted", {"file_id": file_id, "user_id": user_id})
     await db.commit()
     await discard(storage, key)
 

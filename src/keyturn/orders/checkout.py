@@ -8,7 +8,7 @@ Order of work, all in one transaction:
 4. per SKU in id order (a fixed lock order: no deadlocks between shoppers), one conditional
    `UPDATE skus SET stock = stock - q WHERE id = ? AND stock >= q AND active RETURNING price`
    — never below zero, no read-then-write, and the price comes from the database;
-5. order with snapshots, its number, the first history event, an outbox event; empty the cart.
+5. order with snapshots, its number, the first history event, `order.created`; empty the cart.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def _items(
 
 
 async def _save(db: AsyncSession, order: Order, items: list[OrderItem], *, market: str) -> None:
-    """Add the order, its number and lines, its first history event and its outbox event."""
+    """Add the order, its number and lines, its first history event and `order.created`."""
     db.add(order)
     await db.flush()
     order.order_number = f"{market.upper()}-{1000 + order.id:06d}"
@@ -159,7 +159,15 @@ async def _save(db: AsyncSession, order: Order, items: list[OrderItem], *, marke
         item.order_id = order.id
     db.add_all(items)
     orders.record_status(db, order, actor="customer", actor_user_id=order.user_id)
-    orders.announce(db, "order.created", order, items=len(items))
+    orders.announce(
+        db,
+        "order.created",
+        order,
+        items=[
+            {"sku_id": i.sku_id, "quantity": i.quantity, "unit_price": f"{i.unit_price:.2f}"}
+            for i in items
+        ],
+    )
 
 
 async def place_order(

@@ -80,15 +80,3 @@ class OrderEvent(Base):
     actor: Mapped[str] = mapped_column(String(16))  # customer | admin | system
     actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-class OutboxEvent(Base):
-    """Domain events written in the same transaction as the change they announce, so a
-    webhook sender reading this table in id order misses nothing and invents nothing."""
-
-    __tablename__ = "outbox_events"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    topic: Mapped[str] = mapped_column(String(64), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

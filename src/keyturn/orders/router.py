@@ -10,7 +10,6 @@ from keyturn.orders.schemas import (
     CheckoutIn,
     OrderList,
     OrderRead,
-    OutboxEventList,
     Status,
     StatusChange,
 )
@@ -148,13 +147,3 @@ async def change_order_status(
         actor="admin",
         actor_user_id=admin.user_id,
     )
-
-
-@admin_router.get(
-    "/events",
-    summary="Order events in commit order (the outbox a webhook sender reads)",
-)
-async def list_events(
-    db: Db, admin: Admin, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0, limit: Limit = 100
-) -> OutboxEventList:
-    return await service.list_events(db, after=after, limit=limit)

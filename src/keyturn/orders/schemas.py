@@ -113,17 +113,3 @@ class StatusChange(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "processing"}]})
 
     status: Status
-
-
-class OutboxEventRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    topic: str
-    payload: dict[str, Any]
-    created_at: datetime
-
-
-class OutboxEventList(BaseModel):
-    items: list[OutboxEventRead]
-    next_cursor: str | None

@@ -1,7 +1,7 @@
-"""Orders after checkout: reading, the status machine, cancellation, the event outbox.
+"""Orders after checkout: reading, the status machine, cancellation.
 
 Every status change is one conditional update (`... WHERE status IN (allowed)`) plus a history
-event and an outbox event, in one transaction. Repeating a change already made is harmless:
+event and an `order.*` event, in one transaction. Repeating a change already made is harmless:
 it answers the order as it is and records nothing.
 """
 
@@ -16,15 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn.catalog.models import Sku
 from keyturn.db import utcnow
 from keyturn.errors import Conflict, NotFound
-from keyturn.orders.models import Order, OrderEvent, OrderItem, OutboxEvent
+from keyturn.events import service as events
+from keyturn.orders.models import Order, OrderEvent, OrderItem
 from keyturn.orders.schemas import (
     OrderEventRead,
     OrderItemRead,
     OrderList,
     OrderRead,
     OrderSummary,
-    OutboxEventList,
-    OutboxEventRead,
 )
 
 # Which statuses an order may enter each status from.
@@ -59,20 +58,19 @@ def record_status(db: AsyncSession, order: Order, *, actor: str, actor_user_id: 
     )
 
 
-def announce(db: AsyncSession, topic: str, order: Order, **extra: Any) -> None:
-    db.add(
-        OutboxEvent(
-            topic=topic,
-            payload={
-                "order_id": order.id,
-                "order_number": order.order_number,
-                "user_id": order.user_id,
-                "status": order.status,
-                "total_amount": f"{order.total_amount:.2f}",
-                "currency": order.currency,
-                **extra,
-            },
-        )
+def announce(db: AsyncSession, type_: str, order: Order, **extra: Any) -> None:
+    events.emit(
+        db,
+        type_,
+        {
+            "order_id": order.id,
+            "order_number": order.order_number,
+            "user_id": order.user_id,
+            "status": order.status,
+            "total_amount": f"{order.total_amount:.2f}",
+            "currency": order.currency,
+            **extra,
+        },
     )
 
 
@@ -225,7 +223,12 @@ async def change_status(
     if new_status == "cancelled":
         await _restore_stock(db, order_id)
     record_status(db, order, actor=actor, actor_user_id=actor_user_id)
-    announce(db, "order.cancelled" if new_status == "cancelled" else "order.status_changed", order)
+    announce(
+        db,
+        "order.cancelled" if new_status == "cancelled" else "order.status_changed",
+        order,
+        actor=actor,
+    )
     await db.commit()
     return await order_read(db, order)
 
@@ -240,15 +243,3 @@ async def _restore_stock(db: AsyncSession, order_id: int) -> None:
     ).all()
     for sku_id, quantity in items:
         await db.execute(update(Sku).where(Sku.id == sku_id).values(stock=Sku.stock + quantity))
-
-
-async def list_events(db: AsyncSession, *, after: int, limit: int) -> OutboxEventList:
-    rows = (
-        await db.scalars(
-            select(OutboxEvent).where(OutboxEvent.id > after).order_by(OutboxEvent.id).limit(limit)
-        )
-    ).all()
-    return OutboxEventList(
-        items=[OutboxEventRead.model_validate(r) for r in rows],
-        next_cursor=str(rows[-1].id) if len(rows) == limit else None,
-    )

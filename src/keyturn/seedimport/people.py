@@ -76,10 +76,15 @@ async def write_users(
         if user is None:
             user = records.new_user(row.user, settings.market(market))
             db.add(user)
+            await db.flush()
+            users.announce(db, "user.created", user, via="import")
             counts.add("created")
+        elif changed := records.fill_empty(user, row.user):
+            await db.flush()
+            users.announce(db, "user.updated", user, changed=changed)
+            counts.add("updated")
         else:
-            counts.add("updated" if records.fill_empty(user, row.user) else "unchanged")
-        await db.flush()
+            counts.add("unchanged")
         written.append((row, user))
     return written
 

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, case, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn import metrics
@@ -25,6 +25,7 @@ from keyturn.audit import service as audit
 from keyturn.config import Settings
 from keyturn.db import fail, market_of, utcnow
 from keyturn.errors import NotFound, Unauthorized
+from keyturn.events import service as events
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.models import RefreshToken, Session
 from keyturn.sessions.tokens import (
@@ -80,6 +81,34 @@ class Device:
     compat: str | None = None
 
 
+def _same_device(device: Device) -> ColumnElement[bool]:
+    """What recognises a device: the name the app gives it, else its user agent."""
+    if device.name:
+        return Session.device_name == device.name[:100]
+    if device.user_agent:
+        return Session.user_agent == device.user_agent[:512]
+    return false()
+
+
+def device_label(device: Device) -> str:
+    return (device.name or device.user_agent or "unknown device")[:80]
+
+
+@dataclass(frozen=True)
+class DeviceHistory:
+    signed_in_before: bool  # the account had a session before (any device)
+    on_this_device: bool  # ... on this device
+
+
+async def device_history(db: AsyncSession, *, user_id: int, device: Device) -> DeviceHistory:
+    """Whether the user signed in before, and from this device (any session, even ended)."""
+    here = func.coalesce(func.max(case((_same_device(device), 1), else_=0)), 0)
+    seen, on_device = (
+        await db.execute(select(func.count(Session.id), here).where(Session.user_id == user_id))
+    ).one()
+    return DeviceHistory(signed_in_before=seen > 0, on_this_device=on_device == 1)
+
+
 def _seconds_until(moment: datetime) -> int:
     return max(0, int((moment - utcnow()).total_seconds()))
 
@@ -133,9 +162,11 @@ async def open_session(
     auth_method: str,
     amr: tuple[str, ...],
     device: Device,
+    new_device: bool | None = None,
 ) -> IssuedTokens:
     """A new session with its first refresh token (flushed, not committed). The sign-in that
-    opens it is its first proof of identity (`auth_time`, `amr`)."""
+    opens it is its first proof of identity (`auth_time`, `amr`). `new_device`: whether the
+    account had never signed in from this device (None: not asked, a guest)."""
     now = utcnow()
     session = Session(
         id=secrets.token_hex(16),
@@ -153,6 +184,17 @@ async def open_session(
     )
     db.add(session)
     await db.flush()
+    events.emit(
+        db,
+        "session.created",
+        {
+            "session_id": session.id,
+            "user_id": user.id,
+            "auth_method": auth_method,
+            "new_device": new_device,
+            "expires_at": events.timestamp(session.expires_at),
+        },
+    )
     return await _issue(
         db, settings, keyring, session=session, user=user, market=market, parent_id=None
     )
@@ -268,9 +310,40 @@ async def record_proof(
     )
 
 
+def announce_revoked(
+    db: AsyncSession,
+    *,
+    session_id: str,
+    user_id: int,
+    reason: str,
+    revoked_at: datetime,
+    expires_at: datetime,
+) -> None:
+    """`session.revoked`, for webhooks."""
+    events.emit(
+        db,
+        "session.revoked",
+        {
+            "session_id": session_id,
+            "user_id": user_id,
+            "reason": reason,
+            "revoked_at": events.timestamp(revoked_at),
+            "expires_at": events.timestamp(expires_at),
+        },
+    )
+
+
 async def _revoke(db: AsyncSession, session: Session, *, reason: str, now: datetime) -> None:
     session.revoked_at = now
     session.revoke_reason = reason
+    announce_revoked(
+        db,
+        session_id=session.id,
+        user_id=session.user_id,
+        reason=reason,
+        revoked_at=now,
+        expires_at=session.expires_at,
+    )
     await db.flush()
     metrics.sessions_revoked(market_of(db), reason)
 
@@ -283,17 +356,27 @@ async def revoke_user_sessions(
     keep_session_id: str | None = None,
 ) -> int:
     """Revoke every live session of a user (but `keep_session_id`); flushed, not committed."""
+    now = utcnow()
     stmt = (
         update(Session)
         .where(Session.user_id == user_id, Session.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoke_reason=reason)
+        .values(revoked_at=now, revoke_reason=reason)
+        .returning(Session.id, Session.expires_at)
     )
     if keep_session_id is not None:
         stmt = stmt.where(Session.id != keep_session_id)
-    result = await db.execute(stmt)
-    revoked = int(result.rowcount)  # type: ignore[attr-defined]
-    metrics.sessions_revoked(market_of(db), reason, revoked)
-    return revoked
+    revoked = (await db.execute(stmt)).all()
+    for session_id, expires_at in revoked:
+        announce_revoked(
+            db,
+            session_id=session_id,
+            user_id=user_id,
+            reason=reason,
+            revoked_at=now,
+            expires_at=expires_at,
+        )
+    metrics.sessions_revoked(market_of(db), reason, len(revoked))
+    return len(revoked)
 
 
 async def end_session(db: AsyncSession, *, user_id: int, session_id: str) -> None:
@@ -327,13 +410,23 @@ async def end_device(
         if found is not None:
             owners[found.id] = found.user_id
     ended = 0
+    now = utcnow()
     for session_id, user_id in owners.items():
-        result = await db.execute(
+        expires_at = await db.scalar(
             update(Session)
             .where(Session.id == session_id, Session.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoke_reason="logout")
+            .values(revoked_at=now, revoke_reason="logout")
+            .returning(Session.expires_at)
         )
-        if result.rowcount:  # type: ignore[attr-defined]
+        if expires_at is not None:
+            announce_revoked(
+                db,
+                session_id=session_id,
+                user_id=user_id,
+                reason="logout",
+                revoked_at=now,
+                expires_at=expires_at,
+            )
             audit.record(db, "logout", user_id=user_id, session_id=session_id, ip=ip)
             ended += 1
     await db.commit()
@@ -342,17 +435,27 @@ async def end_device(
 
 async def revoke_session(db: AsyncSession, *, user_id: int, session_id: str, reason: str) -> None:
     """Revoke one of the user's own live sessions; someone else's is NotFound."""
-    result = await db.execute(
+    now = utcnow()
+    expires_at = await db.scalar(
         update(Session)
         .where(
             Session.id == session_id,
             Session.user_id == user_id,
             Session.revoked_at.is_(None),
         )
-        .values(revoked_at=utcnow(), revoke_reason=reason)
+        .values(revoked_at=now, revoke_reason=reason)
+        .returning(Session.expires_at)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if expires_at is None:
         raise NotFound("No such session.")
+    announce_revoked(
+        db,
+        session_id=session_id,
+        user_id=user_id,
+        reason=reason,
+        revoked_at=now,
+        expires_at=expires_at,
+    )
     metrics.sessions_revoked(market_of(db), reason)
 
 

@@ -16,6 +16,7 @@ from keyturn import metrics
 from keyturn.config import UsageSettings
 from keyturn.db import dialect_insert, utcnow
 from keyturn.errors import NotFound, TooManyRequests
+from keyturn.events import service as events
 from keyturn.logs import get_logger
 from keyturn.usage.models import UsageCounter
 from keyturn.usage.schemas import CounterRead, UsageRead
@@ -168,6 +169,18 @@ async def consume(
     view = _view(counter, now)
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise _exceeded(view, settings, now)
+    if view.used >= view.limit:
+        events.emit(
+            db,
+            "usage.limit_reached",
+            {
+                "user_id": user_id,
+                "counter": name,
+                "used": view.used,
+                "limit": view.limit,
+                "resets_at": events.timestamp(view.resets_at) if view.resets_at else None,
+            },
+        )
     return view
 
 

@@ -101,12 +101,15 @@ async def import_users(
         if user is None:
             user = records.new_user(row.user, settings.market(market))
             db.add(user)
+            await db.flush()
+            users.announce(db, "user.created", user, via="import")
             result.created += 1
-        elif records.fill_empty(user, row.user):
+        elif changed := records.fill_empty(user, row.user):
+            await db.flush()
+            users.announce(db, "user.updated", user, changed=changed)
             result.updated += 1
         else:
             result.unchanged += 1
-        await db.flush()
         try:
             await raise_uploads(db, settings=settings, user_id=user.id, to=row.user.files_uploaded)
         except AppError as exc:  # over the plan's uploads limit, or no such counter

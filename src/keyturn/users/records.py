@@ -136,15 +136,16 @@ def new_user(record: UserRecord, market: MarketConfig) -> User:
     return user
 
 
-def fill_empty(user: User, record: UserRecord) -> bool:
+def fill_empty(user: User, record: UserRecord) -> list[str]:
     """Fill the user's empty fields from the row; never overwrite (a password re-hashed at
-    login, a name the person changed). True if anything changed."""
-    changed = False
+    login, a name the person changed). The fields that changed (as `user.updated` names them)."""
+    changed = []
     for name in FILLABLE:
         value = getattr(record, name)
         if value is not None and getattr(user, name) is None:
             setattr(user, name, value)
-            changed = True
+            changed.append(name.removesuffix("_hash"))
     if record.is_verified and not user.is_verified:
-        user.is_verified = changed = True
+        user.is_verified = True
+        changed.append("is_verified")
     return changed

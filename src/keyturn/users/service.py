@@ -12,6 +12,7 @@ from keyturn.auth.models import Identity, Passkey
 from keyturn.config import MarketConfig
 from keyturn.db import MAX_ID
 from keyturn.errors import Conflict, NotFound, Unauthorized
+from keyturn.events import service as events
 from keyturn.markets import Market
 from keyturn.sessions import service as sessions
 from keyturn.sessions.models import Session
@@ -66,6 +67,22 @@ def new_user(market: MarketConfig, *, role: str = "customer", **fields: object) 
     )
 
 
+def announce(db: AsyncSession, type_: str, user: User, **details: object) -> None:
+    """A `user.*` event: ids and account state only, never a name, email or phone
+    (docs/events.md); `user.updated` names the fields that changed."""
+    events.emit(
+        db,
+        type_,
+        {
+            "user_id": user.id,
+            "market": user.market,
+            "role": user.role,
+            "is_active": user.is_active,
+            **details,
+        },
+    )
+
+
 # The profile columns of the caller's user row, found only while the session is live.
 _LIVE_PROFILE = (
     select(*(User.__table__.c[name] for name in UserRead.model_fields))
@@ -85,10 +102,16 @@ async def read_profile(market: Market, *, claims: AccessClaims) -> UserRead:
 
 async def update_profile(db: AsyncSession, *, user_id: int, changes: UserUpdate) -> UserRead:
     user = await get_user(db, user_id)
+    changed = []
     for field, value in changes.model_dump(exclude_unset=True).items():
         if value is None and field == "full_name":
             continue
-        setattr(user, field, str(value) if field == "profile_image_url" and value else value)
+        value = str(value) if field == "profile_image_url" and value else value
+        if getattr(user, field) != value:
+            setattr(user, field, value)
+            changed.append(field)
+    if changed:
+        announce(db, "user.updated", user, changed=changed)
     await db.commit()
     return UserRead.model_validate(user)
 
@@ -106,6 +129,13 @@ async def set_account_enabled(
         )
     audit.record(
         db, "account.enabled" if enabled else "account.disabled", user_id=user.id, by=admin_id
+    )
+    announce(
+        db,
+        "user.enabled" if enabled else "user.disabled",
+        user,
+        by_admin_id=admin_id,
+        sessions_revoked=revoked,
     )
     await db.commit()
     return AccountStatus(user=UserRead.model_validate(user), sessions_revoked=revoked)

@@ -246,6 +246,7 @@ async def verify_email(
         if user.email != proof.email:
             raise WrongEmailCode("This code was for another address.", attempts_remaining=0)
         user.email_verified = True
+        users.announce(db, "user.updated", user, changed=["email_verified"])
         audit.record(db, "email.verified", user_id=user.id, session_id=caller.session_id, ip=ip)
         await db.commit()
         return UserRead.model_validate(user)

@@ -30,6 +30,9 @@ from keyturn.users.service import PhoneTaken
 
 log = get_logger("keyturn.auth.linking")
 
+# The user field each linked method fills (`user.updated` names it).
+LINKED = {"email": "email", "phone": "phone_number"}
+
 
 class AlreadyLinked(Conflict):
     """The account already has an email (or a phone); changing it is not linking."""
@@ -59,7 +62,9 @@ async def commit_link(
     method: str,
     taken: Conflict,
 ) -> None:
-    """Audit and commit a link; a concurrent claim of the same email/phone raises `taken`."""
+    """Announce, audit and commit a link; a concurrent claim of the same email/phone raises
+    `taken`."""
+    users.announce(db, "user.updated", user, changed=[LINKED[method]])
     audit.record(
         db, "account.linked", user_id=user.id, session_id=caller.session_id, ip=ip, method=method
     )

@@ -19,6 +19,7 @@ from keyturn.config import Settings
 from keyturn.contacts import normalize_email
 from keyturn.db import end_read, utcnow
 from keyturn.errors import BadRequest
+from keyturn.events import service as events
 from keyturn.notify import email as mail
 from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import service as sessions
@@ -133,6 +134,12 @@ async def reset_password(
     audit.record(
         db, "password.reset", user_id=user.id, ip=ip, sessions_revoked=revoked, removed=removed
     )
+    events.emit(
+        db, "password.changed", {"user_id": user.id, "how": "reset", "sessions_revoked": revoked}
+    )
+    if removed:  # ways in that went with the reset: `phone` is the `phone_number` field
+        changed = ["phone_number" if name == "phone" else name for name in removed]
+        users.announce(db, "user.updated", user, changed=changed)
     await db.commit()
     if user.email:
         await throttle.succeeded(limiter, settings, market=market, account=user.email)

@@ -21,6 +21,7 @@ from keyturn.config import Settings
 from keyturn.contacts import InvalidEmail, normalize_email
 from keyturn.db import end_read, fail, utcnow
 from keyturn.errors import BadRequest, Unauthorized
+from keyturn.events import service as events
 from keyturn.logs import get_logger, mask_email
 from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import service as sessions
@@ -203,6 +204,9 @@ async def change_password(
         session_id=caller.session_id,
         ip=ip,
         sessions_revoked=revoked,
+    )
+    events.emit(
+        db, "password.changed", {"user_id": user.id, "how": "change", "sessions_revoked": revoked}
     )
     await db.commit()
     return PasswordChangedOut(
