@@ -146,7 +146,7 @@ def purge_guests(
 
 @cli.command()
 def worker() -> None:
-    """Send webhooks until stopped (SIGTERM or Ctrl-C). Run any number,
+    """Send webhooks and security notices until stopped (SIGTERM or Ctrl-C). Run any number,
     next to `serve` instances or instead of their own loop (KEYTURN_WORKER__IN_SERVE=false)."""
     import asyncio
     import signal
@@ -169,7 +169,7 @@ def worker() -> None:
         finally:
             await databases.dispose()
 
-    typer.echo("keyturn worker running (webhooks)", err=True)
+    typer.echo("keyturn worker running (webhooks, security notices)", err=True)
     asyncio.run(run())
 
 

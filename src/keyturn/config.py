@@ -328,7 +328,7 @@ class UsageSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    """The background loop that sends webhooks (docs/webhooks.md):
+    """The background loop that sends webhooks and security notices (docs/webhooks.md):
     inside every `serve` process, and in `keyturn worker` processes."""
 
     in_serve: bool = True  # false when dedicated `keyturn worker` processes do the work
@@ -350,6 +350,16 @@ class WebhookSettings(BaseModel):
     # Private, loopback or link-local networks webhooks may still be sent to (SSRF guard).
     allow_networks: list[IPvAnyNetwork] = []
     retention: timedelta = timedelta(days=30)  # events and finished deliveries kept this long
+
+
+class NoticeSettings(BaseModel):
+    """Security notices to the account's owner (docs/security-notices.md)."""
+
+    enabled: bool = True
+    link_ttl: timedelta = timedelta(hours=24)
+    # The "this wasn't me" link; `{token}` is replaced.
+    link_url: str = "http://127.0.0.1:8000/wasnt-me?token={token}"
+    retry_for: timedelta = timedelta(hours=6)
 
 
 # Seed-shaped APIs that `KEYTURN_COMPAT` can switch on (docs/compat-jobpsych.md and
@@ -473,6 +483,7 @@ class Settings(BaseSettings):
     oauth: OAuthSettings = OAuthSettings()
     worker: WorkerSettings = WorkerSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    notices: NoticeSettings = NoticeSettings()
 
     @field_validator("compat", mode="before")
     @classmethod

@@ -3,7 +3,7 @@
 they own, stored objects no file row refers to (a guest's or deleted user's files, an
 upload that crashed between its storage write and its commit) are removed, Apple refresh
 tokens still queued for revocation are retried, and events (with their webhook deliveries)
-older than `webhooks.retention` go."""
+and security notices older than `webhooks.retention` go."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from keyturn.events import service as events
 from keyturn.files import service as files
 from keyturn.files.storage import Storage
 from keyturn.logs import get_logger
+from keyturn.notices import service as notices
 
 log = get_logger("keyturn.housekeeping")
 
@@ -81,6 +82,8 @@ async def _purge_events(settings: Settings, databases: Databases, market: str) -
     while True:
         async with transaction(databases, market) as db:
             removed = await events.purge(db, before=before, limit=EVENT_BATCH)
+            if removed < EVENT_BATCH:
+                await notices.purge(db, before=before)
         purged += removed
         if removed < EVENT_BATCH:
             return purged

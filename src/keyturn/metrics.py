@@ -75,6 +75,7 @@ REVOKE_REASONS = (
     "password_changed",
     "password_reset",
     "account_disabled",
+    "not_me",
 )
 # delivered; retrying (the attempt failed, another is due); failed (retry period over: given
 # up); lost (the process sending it stopped before recording the outcome).

@@ -10,6 +10,7 @@ DOMAIN_MODELS = [
     "keyturn.catalog.models",
     "keyturn.events.models",
     "keyturn.files.models",
+    "keyturn.notices.models",
     "keyturn.notify.models",
     "keyturn.orders.models",
     "keyturn.sessions.models",

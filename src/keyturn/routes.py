@@ -29,6 +29,7 @@ def routers(settings: Settings) -> list[tuple[APIRouter, str]]:
     serve the same path, so the order changes no answer.
     """
     from keyturn.auth.passkeys.router import wellknown_router as passkey_wellknown
+    from keyturn.notices.router import page_router as notices_page
     from keyturn.sessions.router import wellknown_router
     from keyturn.system.router import router as system
     from keyturn.web.router import router as web
@@ -39,6 +40,7 @@ def routers(settings: Settings) -> list[tuple[APIRouter, str]]:
         (wellknown_router, ""),
         (passkey_wellknown, ""),
         (web, ""),
+        (notices_page, ""),
         *((router, "") for router in compat_routers(settings)),
     ]
 
@@ -62,6 +64,7 @@ def api_routers() -> list[APIRouter]:
     from keyturn.catalog.router import router as catalog
     from keyturn.events.router import admin_router as admin_events
     from keyturn.files.router import router as files
+    from keyturn.notices.router import router as notices
     from keyturn.notify.router import router as notify
     from keyturn.orders.router import admin_router as admin_orders
     from keyturn.orders.router import router as orders
@@ -106,6 +109,7 @@ def api_routers() -> list[APIRouter]:
         files,
         usage,
         admin_usage,
+        notices,
         admin_events,
         admin_webhooks,
     ]

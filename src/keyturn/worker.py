@@ -1,10 +1,10 @@
-"""The background loop that sends what the outbox holds: webhook deliveries
-(docs/webhooks.md). It runs inside every `keyturn serve` process (unless
+"""The background loop that sends what the outbox holds: webhook deliveries and security
+notices (docs/webhooks.md). It runs inside every `keyturn serve` process (unless
 `KEYTURN_WORKER__IN_SERVE=false`) and in each `keyturn worker` process; any number of them
 may run against the same databases, as every piece of work is claimed before it is done.
 
 Each round, per market: fan new events out into deliveries, then claim as many due
-deliveries as there is room for (`worker.concurrency` in flight per process) and
+deliveries and notices as there is room for (`worker.concurrency` in flight per process) and
 start sending them. A round that found nothing waits `worker.poll_interval`, or less if a send
 finishes first.
 """
@@ -19,6 +19,9 @@ from typing import Any
 from keyturn.config import Settings
 from keyturn.db import Databases
 from keyturn.logs import get_logger
+from keyturn.notices import sender as notices
+from keyturn.notify.email import make_mailer
+from keyturn.notify.providers import make_sms_provider
 from keyturn.sessions.keys import ensure_secret_key
 from keyturn.webhooks import delivery as webhooks
 
@@ -32,6 +35,8 @@ class Worker:
         self.settings = settings
         self.databases = databases
         self.master = ensure_secret_key(settings)
+        self.mailer = make_mailer(settings)
+        self.sms = make_sms_provider(settings)
         self.in_flight: set[asyncio.Task[Any]] = set()
 
     def _start(self, work: Coroutine[Any, Any, Any]) -> None:
@@ -58,6 +63,14 @@ class Worker:
                     self.settings, self.databases, market, master=self.master, limit=self._room()
                 ):
                     self._start(webhooks.deliver(self.settings, self.databases, claimed))
+                    started += 1
+            if self._room() > 0:
+                for notice in await notices.claim(
+                    self.settings, self.databases, market, limit=self._room()
+                ):
+                    self._start(
+                        notices.deliver(self.databases, notice, mailer=self.mailer, sms=self.sms)
+                    )
                     started += 1
         return started
 

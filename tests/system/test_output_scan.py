@@ -2,10 +2,12 @@
 and stderr through a whole scenario (phone and email sign-in, a wrong code and a wrong password,
 reset, refresh, checkout, upload, errors, logout), on SQLite and on PostgreSQL. No full phone
 number, email, name, token, code hash or password may be in it. The console providers' lines
-(development) show the masked recipient and the code or reset token: that is their job."""
+(development) show the masked recipient and the code, reset token or security notice's link
+token: that is their job."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -83,6 +85,11 @@ async def outbox(http: httpx.AsyncClient, to: str) -> dict[str, Any]:
     return dict(items[0])
 
 
+async def security_notices(http: httpx.AsyncClient, to: str) -> list[dict[str, Any]]:
+    items = (await http.get("/api/v1/dev/outbox", params={"to": to})).json()["items"]
+    return [m for m in items if m["kind"] == "security_notice"]
+
+
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
@@ -94,7 +101,12 @@ async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 
 async def scenario(http: httpx.AsyncClient) -> dict[str, list[str]]:
     """Drive the service as its users would; returns every secret it handed out, by kind."""
-    secrets: dict[str, list[str]] = {"tokens": [], "codes": [], "reset_tokens": []}
+    secrets: dict[str, list[str]] = {
+        "tokens": [],
+        "codes": [],
+        "reset_tokens": [],
+        "notice_tokens": [],
+    }
 
     def keep(tokens: dict[str, Any]) -> dict[str, Any]:
         secrets["tokens"] += [tokens["access_token"], tokens["refresh_token"]]
@@ -172,6 +184,11 @@ async def scenario(http: httpx.AsyncClient) -> dict[str, list[str]]:
             await http.post("/api/v1/auth/login", json={"email": EMAIL, "password": NEW_PASSWORD})
         )
     )
+    # The worker inside serve tells her that her password changed, with a "wasn't me" link.
+    async with asyncio.timeout(30):
+        while not (notices := await security_notices(http, EMAIL)):
+            await asyncio.sleep(0.2)
+    secrets["notice_tokens"] += [n["token"] for n in notices]
 
     # Shopping: cart, checkout to an address with a name and a phone, an upload.
     await ok(
@@ -266,11 +283,15 @@ async def test_the_process_output_holds_no_personal_data_or_secret(live: LiveSer
         f"[keyturn console SMS] to +1312*****87: Your keyturn code is "
         f"{secrets['codes'][0]}. It expires in 5 minutes. Never share it."
     ]
-    assert len(mail_lines) == 1 and mail_lines[0].startswith(
+    assert len(mail_lines) == 2 and mail_lines[0].startswith(
         "[keyturn console email] to g***@example.net: Reset your keyturn password (token: "
     )
     assert secrets["reset_tokens"][0] in mail_lines[0]
+    assert mail_lines[1].startswith(
+        "[keyturn console email] to g***@example.net: Your password was changed (token: "
+    )
+    assert secrets["notice_tokens"][0] in mail_lines[1]
     rest = "\n".join(structured(line) for line in lines if line not in sms_lines + mail_lines)
-    for value in [*secrets["codes"], *secrets["reset_tokens"]]:
+    for value in [*secrets["codes"], *secrets["reset_tokens"], *secrets["notice_tokens"]]:
         assert not re.search(rf"\b{re.escape(value)}\b", rest), f"{value[:6]}… is in the logs"
     assert "+1312*****87" in rest and "g***@example.net" in rest  # masked, not dropped

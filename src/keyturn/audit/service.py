@@ -24,6 +24,7 @@ EVENTS = {
     "account.enabled",
     "account.linked",
     "account.promoted",
+    "account.secured",
     "seed.imported",
     "email.proof_requested",
     "email.verified",

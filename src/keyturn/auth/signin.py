@@ -14,6 +14,7 @@ from keyturn.auth.schemas import TokenResponse
 from keyturn.config import Settings
 from keyturn.db import fail, utcnow
 from keyturn.errors import Forbidden, Unauthorized
+from keyturn.notices import service as notices
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
@@ -75,8 +76,9 @@ async def complete_sign_in(
     **audit_details: object,
 ) -> TokenResponse:
     """The last step of every sign-in, in its transaction: announce a new account, merge a
-    guest's data, open the session, audit, commit (the sign-in use case's one commit). `amr`
-    (RFC 8176) defaults to the method's own (`METHOD_AMR`)."""
+    guest's data, open the session, tell the owner about a device never seen before, audit,
+    commit (the sign-in use case's one commit). `amr` (RFC 8176) defaults to the method's own
+    (`METHOD_AMR`)."""
     user.last_login = utcnow()
     if is_new_user:
         users.announce(db, "user.created", user, via=method)
@@ -94,6 +96,13 @@ async def complete_sign_in(
         device=device,
         new_device=new_device,
     )
+    if new_device and seen.signed_in_before:  # not an account's first sign-in (an import)
+        notices.queue(
+            db,
+            user=user,
+            kind="new_device",
+            details={"device": sessions.device_label(device), "ip": device.ip, "method": method},
+        )
     audit.record(
         db,
         "login.succeeded",

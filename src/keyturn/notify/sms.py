@@ -43,6 +43,13 @@ class SmsProvider(Protocol):
 
     async def check_code(self, *, phone: str, code: str) -> bool: ...
 
+    async def send_text(
+        self, db: AsyncSession, *, phone: str, text: str, kind: str, token: str | None = None
+    ) -> bool:
+        """Send any text (a security notice); False if this provider cannot send free text.
+        `token` is kept as its own field in the dev outbox."""
+        ...
+
 
 def message_text(code: str) -> str:
     return f"Your keyturn code is {code}. It expires in 5 minutes. Never share it."
@@ -73,3 +80,12 @@ class ConsoleSms:
     async def check_code(self, *, phone: str, code: str) -> bool:
         """Never asked (`owns_code` is False): keyturn checks console codes itself."""
         return False
+
+    async def send_text(
+        self, db: AsyncSession, *, phone: str, text: str, kind: str, token: str | None = None
+    ) -> bool:
+        if self.development:
+            await outbox.keep(db, channel="sms", recipient=phone, kind=kind, body=text, token=token)
+            print(f"[keyturn console SMS] to {phone}: {text}", flush=True)
+        log.info("sms_sent", provider="console", phone=mask_phone(phone), kind=kind)
+        return True

@@ -172,6 +172,13 @@ class TwilioVerify(_Twilio):
         self.problem = None
         return bool(check.status == "approved")
 
+    async def send_text(
+        self, db: AsyncSession, *, phone: str, text: str, kind: str, token: str | None = None
+    ) -> bool:
+        """Twilio Verify sends its own code messages only."""
+        log.warning("sms_text_unsupported", provider=self.name, kind=kind)
+        return False
+
 
 class TwilioMessaging(_Twilio):
     """keyturn generates and checks the code; Twilio's Messages API delivers the text."""
@@ -195,6 +202,16 @@ class TwilioMessaging(_Twilio):
     async def check_code(self, *, phone: str, code: str) -> bool:
         """Never asked (`owns_code` is False): keyturn checks these codes itself."""
         return False
+
+    async def send_text(
+        self, db: AsyncSession, *, phone: str, text: str, kind: str, token: str | None = None
+    ) -> bool:
+        try:
+            await self.messages.create_async(to=phone, from_=self.sender, body=text)
+        except _FAILURES as exc:
+            raise _translate(exc, provider=self.name, action="send", phone=phone) from None
+        log.info("sms_sent", provider=self.name, phone=mask_phone(phone), kind=kind)
+        return True
 
 
 def make_provider(settings: Settings) -> SmsProvider:

@@ -8,6 +8,8 @@ which numbers have accounts without holding the phone. Conflicts are 409 and cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +22,8 @@ from keyturn.config import Settings
 from keyturn.contacts import normalize_phone
 from keyturn.db import fail
 from keyturn.errors import Conflict, Forbidden
-from keyturn.logs import get_logger, mask_phone
+from keyturn.logs import get_logger, mask_email, mask_phone
+from keyturn.notices import service as notices
 from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.users import service as users
@@ -30,8 +33,12 @@ from keyturn.users.service import PhoneTaken
 
 log = get_logger("keyturn.auth.linking")
 
-# The user field each linked method fills (`user.updated` names it).
-LINKED = {"email": "email", "phone": "phone_number"}
+# A linked method → the user field it fills, the security notice, how the notice masks the
+# address, and the channel that must not carry it (the one just added).
+LINKED: dict[str, tuple[str, str, Callable[[str], str], str]] = {
+    "email": ("email", "email_changed", mask_email, "email"),
+    "phone": ("phone_number", "phone_changed", mask_phone, "sms"),
+}
 
 
 class AlreadyLinked(Conflict):
@@ -63,8 +70,11 @@ async def commit_link(
     taken: Conflict,
 ) -> None:
     """Announce, audit and commit a link; a concurrent claim of the same email/phone raises
-    `taken`."""
-    users.announce(db, "user.updated", user, changed=[LINKED[method]])
+    `taken`. The owner is told on the way in the account had before, not the one just added."""
+    field, kind, masked, told_by = LINKED[method]
+    users.announce(db, "user.updated", user, changed=[field])
+    address = getattr(user, field)
+    notices.queue(db, user=user, kind=kind, details={"address": masked(address)}, not_to=told_by)
     audit.record(
         db, "account.linked", user_id=user.id, session_id=caller.session_id, ip=ip, method=method
     )

@@ -20,6 +20,7 @@ from keyturn.contacts import normalize_email
 from keyturn.db import end_read, utcnow
 from keyturn.errors import BadRequest
 from keyturn.events import service as events
+from keyturn.notices import service as notices
 from keyturn.notify import email as mail
 from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import service as sessions
@@ -140,6 +141,7 @@ async def reset_password(
     if removed:  # ways in that went with the reset: `phone` is the `phone_number` field
         changed = ["phone_number" if name == "phone" else name for name in removed]
         users.announce(db, "user.updated", user, changed=changed)
+    notices.queue(db, user=user, kind="password_changed")
     await db.commit()
     if user.email:
         await throttle.succeeded(limiter, settings, market=market, account=user.email)

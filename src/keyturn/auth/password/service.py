@@ -23,6 +23,7 @@ from keyturn.db import end_read, fail, utcnow
 from keyturn.errors import BadRequest, Unauthorized
 from keyturn.events import service as events
 from keyturn.logs import get_logger, mask_email
+from keyturn.notices import service as notices
 from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
@@ -208,6 +209,7 @@ async def change_password(
     events.emit(
         db, "password.changed", {"user_id": user.id, "how": "change", "sessions_revoked": revoked}
     )
+    notices.queue(db, user=user, kind="password_changed")
     await db.commit()
     return PasswordChangedOut(
         message="Password changed; your other devices were signed out.", sessions_revoked=revoked

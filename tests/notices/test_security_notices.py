@@ -1,0 +1,224 @@
+"""Security notices reach the person after the change commits, in their market's language,
+with a single-use "this wasn't me" link that ends every session."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import bcrypt
+import pytest
+
+from keyturn.worker import Worker
+from tests.auth.test_email_proof import answer_proof, claim_email, link_phone, mailed_code
+from tests.factories import (
+    STRONG_PASSWORD,
+    auth,
+    login,
+    new_email,
+    new_phone,
+    register,
+    run_cli,
+    sign_in,
+)
+from tests.system.test_errors import assert_problem
+
+US = {"X-Market": "us"}
+
+
+@pytest.fixture
+def worker(app, settings) -> Worker:
+    return Worker(settings, app.state.databases)
+
+
+async def notices_to(client, to: str, market: str = "us") -> list[dict]:
+    outbox = await client.get("/api/v1/dev/outbox", params={"to": to}, headers={"X-Market": market})
+    return [m for m in outbox.json()["items"] if m["kind"] == "security_notice"]
+
+
+async def profile_status(client, token: str) -> int:
+    return (await client.get("/api/v1/profile", headers=auth(token))).status_code
+
+
+async def test_sign_in_from_a_new_device_sends_a_notice_with_a_working_link(client, worker) -> None:
+    phone = new_phone()
+    first = await sign_in(client, phone, device_name="Pixel 8")
+    again = await sign_in(client, phone, device_name="Pixel 8")
+    await worker.run_until_idle()
+    assert await notices_to(client, phone) == []  # a new account, then a known device
+
+    laptop = await sign_in(client, phone, device_name="Work laptop")
+    assert await notices_to(client, phone) == []  # nothing is sent inside the sign-in
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, phone)
+    assert notice["channel"] == "sms" and "Work laptop" in notice["body"]
+    token = notice["token"]
+    assert token and f"token={token}" in notice["body"]
+
+    secured = await client.post("/api/v1/auth/wasnt-me", json={"token": token})
+    assert secured.status_code == 200, secured.text
+    assert secured.json()["sessions_revoked"] == 3
+    for signed in (first, again, laptop):
+        assert await profile_status(client, signed["access_token"]) == 401
+        refreshed = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": signed["refresh_token"]}
+        )
+        assert refreshed.status_code == 401
+    assert_problem(
+        await client.post("/api/v1/auth/wasnt-me", json={"token": token}),
+        400,
+        "notice.link_invalid",
+    )
+    back = await sign_in(client, phone, device_name="Pixel 8")  # a new sign-in works
+    assert await profile_status(client, back["access_token"]) == 200
+
+
+async def test_the_notice_speaks_the_markets_language(client, worker) -> None:
+    phone = new_phone("kg")
+    await sign_in(client, phone, market="kg", device_name="Телефон")
+    await sign_in(client, phone, market="kg", device_name="Ноутбук")
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, phone, "kg")
+    assert "Это не вы?" in notice["body"] and "Ноутбук" in notice["body"]
+    assert notice["token"].startswith("kg.")
+
+
+async def test_the_link_opens_a_page_that_changes_nothing_until_its_button_is_pressed(
+    client, worker
+) -> None:
+    phone = new_phone()
+    await sign_in(client, phone, device_name="a")
+    other = await sign_in(client, phone, device_name="b")
+    await worker.run_until_idle()
+    token = (await notices_to(client, phone))[0]["token"]
+
+    page = await client.get("/wasnt-me", params={"token": token})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert re.search(rf'name="token" value="{re.escape(token)}"', page.text)
+    assert await profile_status(client, other["access_token"]) == 200  # opening changed nothing
+
+    done = await client.post("/wasnt-me", data={"token": token})
+    assert done.status_code == 200 and "every session" in done.text
+    assert await profile_status(client, other["access_token"]) == 401
+    used = await client.get("/wasnt-me", params={"token": token})
+    assert "already used" in used.text and "<form" not in used.text
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "nonsense",
+        "us." + "A" * 43,
+        "zz." + "A" * 43,
+        "us." + "A" * 42 + "!",
+        "us.<script>alert(1)</script>",
+    ],
+)
+async def test_a_wrong_link_is_refused_and_changes_nothing(client, token) -> None:
+    signed = await sign_in(client)
+    answer = await client.post("/api/v1/auth/wasnt-me", json={"token": token})
+    assert answer.status_code in (400, 422), answer.text
+    if answer.status_code == 400:
+        assert_problem(answer, 400, "notice.link_invalid")
+    page = await client.get("/wasnt-me", params={"token": token})
+    assert "invalid" in page.text and "<script>" not in page.text
+    assert await profile_status(client, signed["access_token"]) == 200
+
+
+async def test_an_expired_link_is_refused(app, client, make_settings) -> None:
+    settings = make_settings(notices={"link_ttl": 1})
+    worker = Worker(settings, app.state.databases)
+    phone = new_phone()
+    await sign_in(client, phone, device_name="a")
+    other = await sign_in(client, phone, device_name="b")
+    await worker.run_until_idle()
+    token = (await notices_to(client, phone))[0]["token"]
+    await asyncio.sleep(1.2)
+    answer = await client.post("/api/v1/auth/wasnt-me", json={"token": token})
+    assert_problem(answer, 400, "notice.link_invalid")
+    assert await profile_status(client, other["access_token"]) == 200
+
+
+async def test_a_password_change_is_told_to_the_accounts_email(client, worker) -> None:
+    email = new_email()
+    person = await register(client, email)
+    changed = await client.post(
+        "/api/v1/auth/password/change",
+        json={"current_password": "correct horse 🐎 battery", "new_password": "a new 🐎 horse!"},
+        headers=auth(person["access_token"]),
+    )
+    assert changed.status_code == 200
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, email)
+    assert notice["channel"] == "email" and "password" in notice["body"].lower()
+    secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
+    assert secured.json()["sessions_revoked"] == 1  # the session that changed it
+
+
+async def test_an_added_email_is_told_to_the_phone_not_to_the_new_address(client, worker) -> None:
+    phone = new_phone()
+    person = await sign_in(client, phone)
+    email = new_email()
+    await claim_email(client, person["access_token"], email)
+    verified = await answer_proof(client, person["access_token"], await mailed_code(client, email))
+    assert verified.status_code == 200, verified.text
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, phone)
+    assert "email address" in notice["body"] and email not in notice["body"]
+    assert await notices_to(client, email) == []  # whoever added it is not the one to tell
+
+
+async def test_an_added_phone_is_told_by_email(client, worker) -> None:
+    email = new_email()
+    person = await register(client, email)
+    phone = new_phone()
+    await link_phone(client, person["access_token"], phone)
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, email)
+    assert "phone number" in notice["body"] and phone not in notice["body"]
+    assert await notices_to(client, phone) == []
+
+
+async def test_a_password_reset_is_told_too(client, worker) -> None:
+    email = new_email()
+    await register(client, email)
+    assert (
+        await client.post("/api/v1/auth/password/forgot", json={"email": email}, headers=US)
+    ).status_code == 202
+    outbox = await client.get("/api/v1/dev/outbox", params={"to": email}, headers=US)
+    (mail,) = outbox.json()["items"]
+    reset = await client.post(
+        "/api/v1/auth/password/reset",
+        json={"token": mail["token"], "new_password": "a reset 🐎 horse!"},
+        headers=US,
+    )
+    assert reset.status_code == 200, reset.text
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, email)
+    assert "The password of your account was changed" in notice["body"]
+
+
+async def test_an_imported_accounts_first_sign_in_sends_no_notice(
+    client, worker, settings, tmp_path
+) -> None:
+    email = new_email()
+    old_hash = bcrypt.hashpw(STRONG_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps([{"email": email, "password": old_hash}]))
+    assert (await run_cli(settings, "import-users", str(users), "--market", "us")).exit_code == 0
+    assert (await login(client, email)).status_code == 200
+    await worker.run_until_idle()
+    assert await notices_to(client, email) == []  # the account had never signed in
+    elsewhere = await client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": STRONG_PASSWORD, "device_name": "Other laptop"},
+        headers=US,
+    )
+    assert elsewhere.status_code == 200, elsewhere.text
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, email)
+    assert "Other laptop" in notice["body"]
