@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
-from keyturn.client import KeyturnVerifier, VerifiedToken
+from keyturn.client import KeyturnVerifier, RevocationFeed, VerifiedToken
 
 PICKS = {
     "us": ["Classic tee", "Enamel mug", "Canvas tote"],
@@ -25,18 +25,29 @@ class Recommendations(BaseModel):
     items: list[str]
 
 
-def create_app(verifier: KeyturnVerifier | None = None) -> FastAPI:
-    """`verifier` defaults to keyturn at `KEYTURN_URL`; `KEYTURN_INTROSPECT=1` also asks
-    keyturn on every request, so a signed-out token is refused at once."""
+def create_app(
+    verifier: KeyturnVerifier | None = None, feed: RevocationFeed | None = None
+) -> FastAPI:
+    """`verifier` defaults to keyturn at `KEYTURN_URL`. With `KEYTURN_SERVICE_TOKEN` it follows
+    keyturn's revocation feed (`feed`), so a signed-out token is refused within about a second
+    with no call to keyturn per request; `KEYTURN_INTROSPECT=1` asks keyturn on every request
+    instead."""
+    url = os.environ.get("KEYTURN_URL", "http://127.0.0.1:8000")
+    service_token = os.environ.get("KEYTURN_SERVICE_TOKEN")
+    if feed is None and verifier is None and service_token:
+        feed = RevocationFeed(url, service_token=service_token)
     verifier = verifier or KeyturnVerifier(
-        os.environ.get("KEYTURN_URL", "http://127.0.0.1:8000"),
-        introspect=os.environ.get("KEYTURN_INTROSPECT") == "1",
+        url, introspect=os.environ.get("KEYTURN_INTROSPECT") == "1", revocations=feed
     )
     User = Annotated[VerifiedToken, Depends(verifier.dependency())]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if feed is not None:
+            await feed.start()
         yield
+        if feed is not None:
+            await feed.aclose()
         await verifier.aclose()
 
     app = FastAPI(title="recommendations (keyturn example)", lifespan=lifespan)

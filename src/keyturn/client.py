@@ -10,8 +10,10 @@
 
 `verify(token)` returns a `VerifiedToken` or raises `InvalidToken`; nothing in between.
 `KeyturnUnavailable` (an `InvalidToken`) means keyturn's keys could not be had: the dependency
-answers 503 (fail closed). What is checked, how keys are cached and rotated, and the JWKS-only
-versus `introspect=True` trade-off: docs/verifying-tokens-in-other-services.md.
+answers 503 (fail closed). What is checked, how keys are cached and rotated, and how logouts
+are refused before `exp` — JWKS only, following the revocation feed
+(`revocations=RevocationFeed(...)`, keyturn.revocation_feed) or `introspect=True`:
+docs/verifying-tokens-in-other-services.md.
 """
 
 import asyncio
@@ -32,10 +34,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from keyturn.revocation_feed import FeedStale, RevocationFeed
+
 __all__ = [
     "InvalidToken",
     "KeyturnUnavailable",
     "KeyturnVerifier",
+    "RevocationFeed",
     "TokenExpired",
     "VerifiedToken",
 ]
@@ -106,6 +111,7 @@ class KeyturnVerifier:
         issuer: str = "keyturn",
         jwks_ttl: float = 300,
         introspect: bool = False,
+        revocations: RevocationFeed | None = None,
         jwks_max_stale: float = 3600,
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -119,6 +125,7 @@ class KeyturnVerifier:
         self.issuer = issuer
         self.jwks_ttl = jwks_ttl
         self.introspect = introspect
+        self.revocations = revocations
         self.jwks_max_stale = jwks_max_stale
         self._own_client = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
@@ -177,6 +184,15 @@ class KeyturnVerifier:
             raise TokenExpired("The access token has expired.") from None
         except (jwt.PyJWTError, ValueError, TypeError):
             raise InvalidToken("Invalid access token.") from None
+        if self.revocations is not None:
+            try:
+                revoked = self.revocations.is_revoked(verified.session_id)
+            except FeedStale:
+                raise KeyturnUnavailable(
+                    "Cannot verify access tokens right now; retry shortly."
+                ) from None
+            if revoked:
+                raise InvalidToken("The session has ended; sign in again.")
         if self.introspect:
             return await self._introspect(token, verified)
         return verified

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     Field,
     IPvAnyNetwork,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -362,6 +363,23 @@ class NoticeSettings(BaseModel):
     retry_for: timedelta = timedelta(hours=6)
 
 
+class RevocationSettings(BaseModel):
+    """The revocation feed for services that verify tokens locally (docs/revocation-feed.md)."""
+
+    # Bearer credentials of the services allowed to read the feed (at least 32 characters
+    # each; two during a rotation).
+    service_tokens: list[SecretStr] = []
+    max_wait: timedelta = timedelta(seconds=30)  # the longest long-poll
+    check_every: timedelta = timedelta(milliseconds=500)  # while a long-poll waits
+
+    @field_validator("service_tokens")
+    @classmethod
+    def _long_enough(cls, tokens: list[SecretStr]) -> list[SecretStr]:
+        if any(len(t.get_secret_value()) < 32 for t in tokens):
+            raise ValueError("each service token needs at least 32 characters")
+        return tokens
+
+
 # Seed-shaped APIs that `KEYTURN_COMPAT` can switch on (docs/compat-jobpsych.md and
 # docs/migrating-from-the-seed-systems.md).
 COMPAT_NAMES = ("jobpsych", "mobile-v0")
@@ -484,6 +502,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     webhooks: WebhookSettings = WebhookSettings()
     notices: NoticeSettings = NoticeSettings()
+    revocations: RevocationSettings = RevocationSettings()
 
     @field_validator("compat", mode="before")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -260,3 +262,37 @@ async def get_mfa_cipher(request: Request) -> TotpCipher:
 
 
 MfaCipher = Annotated[TotpCipher, Depends(get_mfa_cipher)]
+
+
+_service_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ServiceToken",
+    description="A service token (`KEYTURN_REVOCATIONS__SERVICE_TOKENS`), not a user's token",
+)
+
+
+class ServiceCredentialInvalid(Unauthorized):
+    """The route needs a service token from the deployment's settings, not a user's token."""
+
+    code = "auth.service_credential_invalid"
+
+
+async def require_service(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_service_bearer)],
+) -> None:
+    """A caller holding one of the configured service tokens (compared in constant time)."""
+    if credentials is not None:
+        presented = hashlib.sha256(credentials.credentials.encode()).digest()
+        matched = False
+        for token in settings.revocations.service_tokens:
+            expected = hashlib.sha256(token.get_secret_value().encode()).digest()
+            matched |= hmac.compare_digest(presented, expected)
+        if matched:
+            return
+    raise ServiceCredentialInvalid(
+        "Send `Authorization: Bearer <service token>` (KEYTURN_REVOCATIONS__SERVICE_TOKENS)."
+    )
+
+
+Service = Depends(require_service)

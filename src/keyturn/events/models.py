@@ -14,7 +14,7 @@ def _uid() -> str:
 
 class Event(Base):
     """What keyturn decided, written in the same transaction as the change it announces
-    (docs/events.md). Webhooks and the admin event log read it."""
+    (docs/events.md). Webhooks, the revocation feed and the admin event log read it."""
 
     __tablename__ = "outbox_events"
     __table_args__ = (

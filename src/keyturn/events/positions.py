@@ -1,5 +1,5 @@
 """Reading the event table in commit order, so a reader that remembers where it stopped never
-misses an event (the webhook fan-out).
+misses an event (the webhook fan-out, the revocation feed).
 
 Ids are taken when a row is inserted, not when its transaction commits: on PostgreSQL the
 transaction holding id 10 may commit after id 11 was read, and "the last id I saw" would skip

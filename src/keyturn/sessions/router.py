@@ -1,23 +1,26 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from keyturn.deps import (
     Admin,
     Caller,
+    DatabasesDep,
     Db,
     KeyringDep,
     MarketsDep,
     PathId,
+    Service,
     SettingsDep,
     VerifierDep,
 )
 from keyturn.fields import Text
-from keyturn.sessions import introspect
+from keyturn.sessions import introspect, revocations
 from keyturn.sessions import service as sessions
 from keyturn.sessions.schemas import (
     Introspection,
     JwtInfo,
+    RevocationList,
     SessionList,
     SessionRead,
     SessionsEnded,
@@ -65,6 +68,27 @@ async def verify_token(
     markets: MarketsDep, verifier: VerifierDep, settings: SettingsDep, body: VerifyTokenIn
 ) -> Introspection:
     return await introspect.introspect(markets, verifier, settings, token=body.token)
+
+
+@router.get(
+    "/revocations",
+    summary="Revoked sessions, for services that verify tokens locally (service token)",
+    description="Without `since`: every session revoked recently enough that one of its "
+    "tokens may still be live. With `since` (the last `next_cursor`): what was revoked after "
+    "it, answering as soon as there is something, or after `wait` seconds with nothing. A "
+    "service refuses a token whose `sid` is listed until the item's `expires_at` "
+    "(`keyturn.client.RevocationFeed` does this; docs/revocation-feed.md).",
+    dependencies=[Service],
+    responses={401: {"description": "No valid service token"}},
+)
+async def list_revocations(
+    settings: SettingsDep,
+    databases: DatabasesDep,
+    since: Annotated[str | None, Query(max_length=1024, description="A `next_cursor`")] = None,
+    wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for news")] = 0,
+) -> RevocationList:
+    wait = min(wait, settings.revocations.max_wait.total_seconds())
+    return await revocations.follow(settings, databases, since=since, wait=wait)
 
 
 @router.get(

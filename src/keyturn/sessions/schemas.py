@@ -72,3 +72,37 @@ class JwtInfo(BaseModel):
     jwks_uri: str
     access_token_ttl: int
     keys: list[KeyInfo]
+
+
+class RevokedSession(BaseModel):
+    session_id: str
+    market: str
+    reason: str
+    revoked_at: datetime
+    expires_at: datetime = Field(
+        description="After this no access token of the session can pass a verifier: forget it"
+    )
+
+
+class RevocationList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "session_id": "5f0c2b1e9a7d4c3b8e6f1a2d3c4b5a69",
+                            "market": "us",
+                            "reason": "logout",
+                            "revoked_at": "2026-11-30T12:00:00Z",
+                            "expires_at": "2026-11-30T12:16:00Z",
+                        }
+                    ],
+                    "next_cursor": "kg:0:0:,us:812:44:",
+                }
+            ]
+        }
+    )
+
+    items: list[RevokedSession] = Field(description="May repeat an item sent before")
+    next_cursor: str = Field(description="Send it back as `since`")

@@ -319,7 +319,7 @@ def announce_revoked(
     revoked_at: datetime,
     expires_at: datetime,
 ) -> None:
-    """`session.revoked`, for webhooks."""
+    """`session.revoked`: webhooks and the revocation feed (`sessions.revocations`) read it."""
     events.emit(
         db,
         "session.revoked",
