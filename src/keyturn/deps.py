@@ -206,7 +206,9 @@ async def client_ip(request: Request, settings: SettingsDep) -> str | None:
     """The client's address; `X-Forwarded-For` is believed only from trusted proxies."""
     peer = request.client.host if request.client else None
     if peer and peer in settings.trusted_proxies:
-        forwarded = request.headers.get("x-forwarded-for", "")
+        # Every X-Forwarded-For line, in order: a proxy may add its own line after one the
+        # client sent (HAProxy does), and only the hops nearest to us can be believed.
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         # Walk from the nearest hop; the first one that is not our proxy is the client.
         for hop in reversed(hops):
