@@ -15,7 +15,7 @@ from keyturn.db import utcnow
 from keyturn.events import service as events
 from keyturn.events.models import Event
 from tests.factories import auth, login, register, sign_in, start_guest
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 SERVICE_TOKEN = "svc-" + "s" * 40
 SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from keyturn.webhooks.models import WebhookEndpoint
 from keyturn.webhooks.targets import UrlNotAllowed, check_url
 from tests.factories import auth, sign_in
-from tests.system.test_errors import assert_problem
+from tests.problems import assert_problem
 
 URL = "https://hooks.example.com/keyturn"
 
@@ -113,19 +113,19 @@ def hook_settings(make_settings):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "code"),
     [
-        {"url": URL, "event_types": []},
-        {"url": URL, "event_types": ["order.shipped"]},
-        {"url": URL, "event_types": ["nothing.*"]},
-        {"url": URL},
-        {"url": "not a url", "event_types": ["*"]},
-        {"url": URL, "event_types": ["*"], "description": "x" * 201},
+        ({"url": URL, "event_types": []}, "request.invalid"),
+        ({"url": URL, "event_types": ["order.shipped"]}, "request.invalid"),
+        ({"url": URL, "event_types": ["nothing.*"]}, "request.invalid"),
+        ({"url": URL}, "request.invalid"),
+        ({"url": "not a url", "event_types": ["*"]}, "webhook.url_not_allowed"),
+        ({"url": URL, "event_types": ["*"], "description": "x" * 201}, "request.invalid"),
     ],
 )
-async def test_bad_bodies_are_422_and_create_nothing(app, client, admin, body) -> None:
+async def test_bad_bodies_are_422_and_create_nothing(app, client, admin, body, code) -> None:
     answer = await client.post("/api/v1/admin/webhooks", json=body, headers=admin)
-    assert answer.status_code == 422, answer.text
+    assert_problem(answer, 422, code)
     assert await endpoints_in_db(app) == 0
 
 
