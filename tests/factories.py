@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from typing import Any
 
 import httpx
@@ -364,8 +365,13 @@ ADDRESS = {
 }
 
 
-async def emit_every_event_type(app: Any, client: httpx.AsyncClient, admin: dict[str, str]) -> None:
-    """Make keyturn emit each event type at least once, through the API where it has one."""
+async def emit_every_event_type(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], providers: Any
+) -> None:
+    """Make keyturn emit each event type at least once, through the API. `providers`: the
+    fake Apple/Google (tests.harness.oauth_fixtures) the app's settings trust."""
+    from tests.harness.authenticator import SoftAuthenticator
+
     person = await register(client, full_name="Ada")  # user.created, session.created
     token = person["access_token"]
     assert (
@@ -377,6 +383,20 @@ async def emit_every_event_type(app: Any, client: httpx.AsyncClient, admin: dict
         headers=auth(token),
     )
     assert changed.status_code == 200, changed.text  # password.changed
+    passkey = await add_passkey(client, token, SoftAuthenticator())  # passkey.added
+    dropped = await client.delete(f"/api/v1/profile/passkeys/{passkey['id']}", headers=auth(token))
+    assert dropped.status_code == 204, dropped.text  # passkey.removed
+    linked = await client.post(
+        "/api/v1/profile/identities/google",
+        json={
+            "id_token": providers.id_token("google", f"g-{uuid.uuid4()}", nonce="n"),
+            "nonce": "n",
+        },
+        headers=auth(token),
+    )
+    assert linked.status_code == 200, linked.text  # identity.linked
+    unlinked = await client.delete("/api/v1/profile/identities/google", headers=auth(token))
+    assert unlinked.status_code == 204, unlinked.text  # identity.unlinked
     product = await create_product(client, admin["Authorization"].split()[1])
     for _ in range(2):
         await add_to_cart(client, token, product["skus"][0]["id"])
@@ -400,8 +420,5 @@ async def emit_every_event_type(app: Any, client: httpx.AsyncClient, admin: dict
     for verb in ("disable", "enable"):  # user.disabled (+ session.revoked), user.enabled
         answer = await client.post(f"/api/v1/admin/users/{user_id}/{verb}", headers=admin)
         assert answer.status_code == 200
-    from keyturn.events import service as events
-
-    async with app.state.databases.session("us") as db:  # account deletion lands later
-        events.emit(db, "user.deleted", {"user_id": user_id, "market": "us", "by": "admin"})
-        await db.commit()
+    deleted = await client.delete(f"/api/v1/admin/users/{user_id}", headers=admin)
+    assert deleted.status_code == 204, deleted.text  # user.deleted

@@ -71,10 +71,12 @@ REVOKE_REASONS = (
     "logout_others",
     "logout_all",
     "revoked_by_user",
+    "revoked_by_admin",
     "refresh_reuse",
     "password_changed",
     "password_reset",
     "account_disabled",
+    "account_deleted",
     "not_me",
 )
 # delivered; retrying (the attempt failed, another is due); failed (retry period over: given

@@ -33,17 +33,17 @@ def documented() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def settings(make_settings):
-    return make_settings(usage={"limits": {"uploads": 1}})
+def settings(make_settings, providers):
+    return make_settings(usage={"limits": {"uploads": 1}}, oauth=providers.settings())
 
 
 def test_every_type_is_documented_with_an_example() -> None:
     assert set(documented()) == set(events.TYPES)
 
 
-async def test_the_examples_have_the_fields_keyturn_sends(app, client) -> None:
+async def test_the_examples_have_the_fields_keyturn_sends(app, client, providers) -> None:
     admin = auth((await make_admin(app, client))["access_token"], "us")
-    await emit_every_event_type(app, client, admin)
+    await emit_every_event_type(app, client, admin, providers)
     async with app.state.databases.session("us") as db:
         rows = (await db.scalars(select(Event).order_by(Event.id))).all()
     sent: dict[str, set[str]] = {}

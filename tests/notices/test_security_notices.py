@@ -14,6 +14,7 @@ from keyturn.worker import Worker
 from tests.auth.test_email_proof import answer_proof, claim_email, link_phone, mailed_code
 from tests.factories import (
     STRONG_PASSWORD,
+    add_passkey,
     auth,
     login,
     new_email,
@@ -22,6 +23,8 @@ from tests.factories import (
     run_cli,
     sign_in,
 )
+from tests.harness.authenticator import SoftAuthenticator
+from tests.harness.oauth_provider import Social
 from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
@@ -223,3 +226,73 @@ async def test_an_imported_accounts_first_sign_in_sends_no_notice(
     await worker.run_until_idle()
     (notice,) = await notices_to(client, email)
     assert "Other laptop" in notice["body"]
+
+
+async def test_adding_and_removing_a_passkey_is_told_with_its_name(client, worker) -> None:
+    email = new_email()
+    person = await register(client, email)
+    token = person["access_token"]
+    passkey = await add_passkey(client, token, SoftAuthenticator(), name="Hall YubiKey")
+    await worker.run_until_idle()
+    (added,) = await notices_to(client, email)
+    assert "A passkey (Hall YubiKey) was added" in added["body"] and added["token"]
+
+    removed = await client.delete(f"/api/v1/profile/passkeys/{passkey['id']}", headers=auth(token))
+    assert removed.status_code == 204, removed.text
+    await worker.run_until_idle()
+    told = await notices_to(client, email)
+    assert len(told) == 2
+    assert any("A passkey (Hall YubiKey) was removed" in n["body"] for n in told)
+
+
+async def test_linking_and_unlinking_google_is_told_and_its_link_secures_the_account(
+    social: Social,
+) -> None:
+    client, fake = social.client, social.fake
+    worker = Worker(social.app.state.settings, social.app.state.databases)
+    email = new_email()
+    person = await register(client, email)
+    token = person["access_token"]
+    linked = await client.post(
+        "/api/v1/profile/identities/google",
+        json={"id_token": fake.id_token("google", f"g-{email}", nonce="n"), "nonce": "n"},
+        headers=auth(token),
+    )
+    assert linked.status_code == 200, linked.text
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, email)
+    assert "Your Google account was linked to your account" in notice["body"]
+
+    # Not the owner: the link in the notice ends the session that linked it.
+    secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
+    assert secured.status_code == 200, secured.text
+    assert await profile_status(client, token) == 401
+
+    again = await login(client, email)
+    unlinked = await client.delete(
+        "/api/v1/profile/identities/google", headers=auth(again.json()["access_token"])
+    )
+    assert unlinked.status_code == 204, unlinked.text
+    await worker.run_until_idle()
+    assert any(
+        "Your Google account was unlinked" in n["body"] for n in await notices_to(client, email)
+    )
+
+
+async def test_a_new_account_made_by_google_sign_in_is_not_told_it_was_linked(
+    social: Social,
+) -> None:
+    client, fake = social.client, social.fake
+    worker = Worker(social.app.state.settings, social.app.state.databases)
+    email = new_email()
+    made = await client.post(
+        "/api/v1/auth/oauth/google",
+        json={
+            "id_token": fake.id_token("google", f"g-{email}", email=email, nonce="n"),
+            "nonce": "n",
+        },
+        headers=US,
+    )
+    assert made.status_code == 200, made.text
+    await worker.run_until_idle()
+    assert await notices_to(client, email) == []

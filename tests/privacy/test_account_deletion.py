@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from keyturn.auth.models import AppleRevocation
 from keyturn.auth.oauth import revocations
 from keyturn.db import utcnow
+from keyturn.events.models import Event
 from keyturn.orders.models import Order, OrderItem
 from tests.factories import auth, make_admin, sign_in
 from tests.harness.oauth_provider import Social
@@ -121,3 +122,36 @@ async def test_deleting_a_phone_account_frees_the_number(social: Social) -> None
     assert await find_everywhere(social.app, [phone]) == []
     again = await sign_in(client, phone)
     assert again["is_new_user"] is True
+
+
+async def test_other_services_hear_of_the_deletion_after_its_sessions_end(social: Social) -> None:
+    client = social.client
+    phone_one = await sign_in(client, device_name="phone")
+    phone = phone_one["user"]["phone_number"]
+    laptop = await sign_in(client, phone, device_name="laptop")
+    user_id = phone_one["user"]["id"]
+    async with social.app.state.databases.session("us") as db:
+        before = await db.scalar(select(func.max(Event.id))) or 0
+
+    deleted = await client.delete("/api/v1/profile", headers=auth(laptop["access_token"]))
+    assert deleted.status_code == 204, deleted.text
+
+    async with social.app.state.databases.session("us") as db:
+        told = [
+            (e.type, e.payload)
+            for e in await db.scalars(select(Event).where(Event.id > before).order_by(Event.id))
+        ]
+    revoked = [p for t, p in told if t == "session.revoked"]
+    assert {p["session_id"] for p in revoked} == {phone_one["session_id"], laptop["session_id"]}
+    assert {p["reason"] for p in revoked} == {"account_deleted"}
+    assert told[-1] == (
+        "user.deleted",
+        {
+            "user_id": user_id,
+            "market": "us",
+            "role": "customer",
+            "is_active": False,
+            "by": "self",
+            "by_admin_id": None,
+        },
+    )

@@ -15,6 +15,7 @@ from keyturn.config import Settings
 from keyturn.worker import Worker
 from tests.conftest import http_client
 from tests.factories import auth, make_admin
+from tests.harness.oauth_fixtures import providers  # noqa: F401
 from tests.harness.receiver import Receiver
 
 # Seconds, not days: the same code paths, fast enough for a test. (The claim grace stays

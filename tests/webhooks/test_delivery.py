@@ -34,15 +34,15 @@ def webhook_counts(before: dict[Series, float], after: dict[Series, float]) -> d
 
 
 @pytest.fixture
-def hook_settings(make_settings):
-    return make_settings(usage={"limits": {"uploads": 1}}, **fast())
+def hook_settings(make_settings, providers):
+    return make_settings(usage={"limits": {"uploads": 1}}, oauth=providers.settings(), **fast())
 
 
 async def test_each_event_type_arrives_once_with_a_valid_signature(
-    app, client, admin, receiver, worker
+    app, client, admin, receiver, worker, providers
 ) -> None:
     endpoint = await subscribe(client, admin, receiver, ["*"])
-    await emit_every_event_type(app, client, admin)
+    await emit_every_event_type(app, client, admin, providers)
     await worker.run_until_idle()
 
     received = receiver.received

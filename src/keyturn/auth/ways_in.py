@@ -4,7 +4,9 @@ factors and Apple/Google identities (DESIGN §13).
 A completed password reset of an address nobody had proven is its first proof
 (docs/email-proof.md). Whoever planted the address may have added any of these meanwhile, so
 the reset removes them all. **Each sign-in method that stores a way in adds its removal to
-`remove_all`**, or the account-takeover defence has a hole.
+`remove_all`**, or the account-takeover defence has a hole. A removed passkey or identity is
+announced (`passkey.removed`, `identity.unlinked`, reason `email_first_proven`); the phone is
+the caller's `user.updated`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn.auth.mfa import service as second_factors
 from keyturn.auth.models import EmailProof, Identity, Passkey
 from keyturn.auth.oauth import revocations
+from keyturn.events import service as events
 from keyturn.users.models import User
+
+FIRST_PROOF = "email_first_proven"  # why the ways in went, in their events
 
 
 async def remove_all(db: AsyncSession, *, user: User) -> list[str]:
@@ -25,11 +30,24 @@ async def remove_all(db: AsyncSession, *, user: User) -> list[str]:
         user.phone_number = None
         user.is_verified = False
         removed.append("phone")
-    passkeys = await db.execute(delete(Passkey).where(Passkey.user_id == user.id))
-    if passkeys.rowcount:  # type: ignore[attr-defined]
+    passkeys = list(
+        await db.scalars(delete(Passkey).where(Passkey.user_id == user.id).returning(Passkey.id))
+    )
+    for passkey_id in passkeys:
+        events.emit(
+            db,
+            "passkey.removed",
+            {"user_id": user.id, "passkey_id": passkey_id, "reason": FIRST_PROOF},
+        )
+    if passkeys:
         removed.append("passkeys")
     identities = list(await db.scalars(select(Identity).where(Identity.user_id == user.id)))
     for identity in identities:
+        events.emit(
+            db,
+            "identity.unlinked",
+            {"user_id": user.id, "provider": identity.provider, "reason": FIRST_PROOF},
+        )
         revocations.queue(db, identity)  # Apple's refresh token: revoked there too
         await db.delete(identity)
         removed.append(identity.provider)

@@ -9,8 +9,8 @@ from typing import Any
 
 LANGUAGES = ("en", "ru")
 
-# kind → language → (subject, what happened). `{device}`, `{at}`, `{address}` come from the
-# notice's details; a missing one reads as "unknown".
+# kind → language → (subject, what happened). `{device}`, `{at}`, `{address}`, `{provider}`
+# come from the notice's details; a missing one reads as "?".
 KINDS: dict[str, dict[str, tuple[str, str]]] = {
     "new_device": {
         "en": (
@@ -56,6 +56,26 @@ KINDS: dict[str, dict[str, tuple[str, str]]] = {
             "A passkey ({device}) was removed from your account on {at}.",
         ),
         "ru": ("Ключ доступа удалён", "Из вашего аккаунта удалён ключ доступа ({device}) {at}."),
+    },
+    "identity_linked": {
+        "en": (
+            "A sign-in was linked to your account",
+            "Your {provider} account was linked to your account on {at}: it can sign in now.",
+        ),
+        "ru": (
+            "К аккаунту привязан вход",
+            "К вашему аккаунту привязан аккаунт {provider} {at}: с ним теперь можно войти.",
+        ),
+    },
+    "identity_unlinked": {
+        "en": (
+            "A sign-in was unlinked from your account",
+            "Your {provider} account was unlinked from your account on {at}.",
+        ),
+        "ru": (
+            "От аккаунта отвязан вход",
+            "От вашего аккаунта отвязан аккаунт {provider} {at}.",
+        ),
     },
     "second_factor_added": {
         "en": (

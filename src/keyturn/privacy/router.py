@@ -36,7 +36,7 @@ async def delete_profile(
     db: Db, oauth: OAuthDep, storage: StorageDep, caller: StepUp, ip: ClientIp
 ) -> None:
     await service.delete_account(
-        db, oauth, storage, user_id=caller.user_id, by="self", session_id=caller.session_id
+        db, oauth, storage, user_id=caller.user_id, session_id=caller.session_id
     )
 
 
@@ -61,6 +61,4 @@ async def export_profile(
 async def delete_user(
     db: Db, oauth: OAuthDep, storage: StorageDep, admin: Admin, ip: ClientIp, user_id: PathId
 ) -> None:
-    await service.delete_account(
-        db, oauth, storage, user_id=user_id, by=f"admin:{admin.user_id}", ip=ip
-    )
+    await service.delete_account(db, oauth, storage, user_id=user_id, admin_id=admin.user_id, ip=ip)

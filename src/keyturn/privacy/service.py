@@ -5,9 +5,10 @@ One transaction ends every session and deletes what hangs off the user (every ta
 wishlist, addresses, files, usage counters, identities, password resets, and the passkeys and
 second factors of the sign-in methods that store them), anonymises the orders kept for
 accounting, scrubs the user's audit rows, and leaves the `users` row as an empty tombstone the
-orders still point at. Apple is asked to revoke its refresh tokens before that transaction
-(no transaction waits on Apple; a failure is queued in it and retried), and the stored file
-bytes are removed after it commits (a failure is an orphan the housekeeping sweep removes)."""
+orders still point at; it announces `user.deleted` (after a `session.revoked` per session).
+Apple is asked to revoke its refresh tokens before that transaction (no transaction waits on
+Apple; a failure is queued in it and retried), and the stored file bytes are removed after it
+commits (a failure is an orphan the housekeeping sweep removes)."""
 
 from __future__ import annotations
 
@@ -47,11 +48,12 @@ async def delete_account(
     storage: Storage,
     *,
     user_id: int,
-    by: str,
+    admin_id: int | None = None,
     session_id: str | None = None,
     ip: str | None = None,
 ) -> None:
-    """Delete the account `user_id` (by `self` or `admin:<id>`)."""
+    """Delete the account `user_id`, by its owner or the administrator `admin_id`."""
+    by = "self" if admin_id is None else f"admin:{admin_id}"
     await users.get_user(db, user_id)
     tokens = await _apple_tokens(db, user_id)
     await end_read(db)
@@ -80,6 +82,9 @@ async def delete_account(
     await db.execute(delete(PasskeyChallenge).where(PasskeyChallenge.user_id == user_id))
     await _scrub_audit(db, user_id)
     _empty(user)
+    users.announce(
+        db, "user.deleted", user, by="self" if admin_id is None else "admin", by_admin_id=admin_id
+    )
     audit.record(
         db,
         "account.deleted",

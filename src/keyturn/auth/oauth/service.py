@@ -8,6 +8,8 @@ The linking rules:
    it, and if an account holds it, the sign-in is refused (409) rather than making a twin.
 4. Otherwise a new account is created (with the email only when the provider verified it
    and no other account holds it).
+Each new link is an `identity.linked` event, and for an existing account a security notice to
+its owner (a new way in); an unlink is `identity.unlinked` and a notice.
 The id_token is verified (network) before any database work, so no transaction waits on the
 provider.
 """
@@ -32,7 +34,9 @@ from keyturn.auth.schemas import TokenResponse
 from keyturn.config import Settings
 from keyturn.db import end_read, utcnow
 from keyturn.errors import BadRequest, Conflict, Forbidden, NotFound
+from keyturn.events import service as events
 from keyturn.logs import get_logger, mask_email
+from keyturn.notices import service as notices
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
@@ -164,6 +168,7 @@ async def _find_or_create(
         identity = _new_identity(owner, proven)  # rule 2
         db.add(identity)
         await db.flush()
+        _announce_linked(db, owner, proven.provider, via="verified_email")
         log.info("identity_linked_by_email", provider=proven.provider, user_id=owner.id)
         return owner, identity, False
     # Rules 3 and 4: a new account. It takes the email only if the provider verified it and
@@ -180,7 +185,16 @@ async def _find_or_create(
     identity = _new_identity(user, proven)
     db.add(identity)
     await db.flush()
+    _announce_linked(db, user, proven.provider, via="sign_up")
     return user, identity, True
+
+
+def _announce_linked(db: AsyncSession, user: User, provider: str, *, via: str) -> None:
+    """`identity.linked`; the owner of an account that existed before is told (`via`:
+    `sign_up` for an account the identity creates, `verified_email`, `profile`)."""
+    events.emit(db, "identity.linked", {"user_id": user.id, "provider": provider, "via": via})
+    if via != "sign_up":
+        notices.queue(db, user=user, kind="identity_linked", details={"provider": provider.title()})
 
 
 def _new_identity(user: User, proven: ProvenIdentity) -> Identity:
@@ -284,6 +298,7 @@ async def link(
             )
         identity = _new_identity(user, proven)
         db.add(identity)
+        _announce_linked(db, user, provider, via="profile")
     _remember(identity, proven, name=(full_name or "").strip() or proven.name, sealed=sealed)
     audit.record(
         db,
@@ -331,6 +346,12 @@ async def unlink(
         ip=ip,
         provider=provider,
     )
+    events.emit(
+        db,
+        "identity.unlinked",
+        {"user_id": user.id, "provider": provider, "reason": "unlinked_by_user"},
+    )
+    notices.queue(db, user=user, kind="identity_unlinked", details={"provider": provider.title()})
     await db.commit()
 
 

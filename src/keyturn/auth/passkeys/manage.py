@@ -1,5 +1,5 @@
 """Your passkeys: add one (step-up), list, rename, remove (step-up). Signing in with one is
-`service`."""
+`service`. Adding or removing one is a `passkey.*` event and a security notice to the owner."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from keyturn.auth.passkeys.service import find_passkey, refuse, user_passkeys
 from keyturn.config import Settings
 from keyturn.db import utcnow
 from keyturn.errors import Conflict, NotFound
+from keyturn.events import service as events
+from keyturn.notices import service as notices
 from keyturn.sessions import service as sessions
 from keyturn.users import service as users
 from keyturn.users.models import User
@@ -137,6 +139,12 @@ async def register(
         aaguid=passkey.aaguid,
         synced=passkey.backup_eligible,
     )
+    events.emit(
+        db,
+        "passkey.added",
+        {"user_id": user.id, "passkey_id": passkey.id, "synced": passkey.backup_eligible},
+    )
+    notices.queue(db, user=user, kind="passkey_added", details={"device": passkey.name})
     await db.commit()
     return read(passkey)
 
@@ -158,6 +166,7 @@ async def remove(
     db: AsyncSession, *, caller: sessions.Principal, passkey_id: int, ip: str | None
 ) -> None:
     passkey = await _get_owned(db, caller, passkey_id)
+    user = await users.get_user(db, caller.user_id)
     await db.delete(passkey)
     audit.record(
         db,
@@ -167,6 +176,12 @@ async def remove(
         ip=ip,
         passkey_id=passkey_id,
     )
+    events.emit(
+        db,
+        "passkey.removed",
+        {"user_id": user.id, "passkey_id": passkey_id, "reason": "removed_by_user"},
+    )
+    notices.queue(db, user=user, kind="passkey_removed", details={"device": passkey.name})
     await db.commit()
 
 

@@ -129,7 +129,8 @@ async def reset_password(
     user.password_hash = password_hash
     # The reset proved the mailbox. If nobody had before, whoever planted the address may
     # have added ways in: they all go (docs/email-proof.md).
-    removed = [] if user.email_verified else await ways_in.remove_all(db, user=user)
+    first_proof = not user.email_verified
+    removed = await ways_in.remove_all(db, user=user) if first_proof else []
     user.email_verified = True
     revoked = await sessions.revoke_user_sessions(db, user_id=user.id, reason="password_reset")
     audit.record(
@@ -138,9 +139,9 @@ async def reset_password(
     events.emit(
         db, "password.changed", {"user_id": user.id, "how": "reset", "sessions_revoked": revoked}
     )
-    if removed:  # ways in that went with the reset: `phone` is the `phone_number` field
-        changed = ["phone_number" if name == "phone" else name for name in removed]
-        users.announce(db, "user.updated", user, changed=changed)
+    if first_proof:  # passkeys and identities announce their own removal (ways_in)
+        phone = ["phone_number"] if "phone" in removed else []
+        users.announce(db, "user.updated", user, changed=["email_verified", *phone])
     notices.queue(db, user=user, kind="password_changed")
     await db.commit()
     if user.email:

@@ -1,0 +1,1 @@
+from tests.harness.oauth_fixtures import providers, social  # noqa: F401
