@@ -6,11 +6,12 @@ import { $, el, notice, run } from "./dom.js";
 import { initialLang, lang, setLang, t } from "./i18n.js";
 import { go, parse, register, show, start } from "./router.js";
 import { signInCard } from "./signin.js";
-// The console's sections, in menu order. A new page (webhooks, ...) is one module and one line.
+// The console's sections, in menu order. A new page is one module and one line.
 import "./admin/users.js";
 import "./admin/orders.js";
 import "./admin/catalog.js";
 import "./admin/audit.js";
+import "./admin/webhooks.js";
 
 const MARKETS = ["us", "kg"];
 const MARKET_KEY = "keyturn.market"; // only the chosen market: never a token
