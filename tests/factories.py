@@ -352,6 +352,8 @@ async def reset_password(
         json={"token": token, "new_password": new_password},
         headers=headers,
     )
+
+
 # Events ------------------------------------------------------------------------------------
 
 ADDRESS = {

@@ -1,7 +1,7 @@
 """events outbox for every domain, webhooks
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 19:39:42.172428
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import keyturn.db
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
