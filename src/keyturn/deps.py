@@ -21,7 +21,7 @@ from keyturn.config import Settings
 from keyturn.db import MAX_ID, Databases
 from keyturn.errors import Forbidden, Unauthorized
 from keyturn.ratelimit import RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims, TokenVerifier
 
@@ -157,7 +157,7 @@ Db = Annotated[AsyncSession, Depends(get_db, scope="function")]
 @dataclass(frozen=True, slots=True)
 class Bearer:
     """A verified access token used in its own market, NOT yet checked live: hand it only to
-    a statement built on `sessions.LIVE`, which checks the session in the same statement as
+    a statement built on `live.LIVE`, which checks the session in the same statement as
     the data it reads (`Caller` is the checked one)."""
 
     claims: AccessClaims
@@ -185,21 +185,21 @@ async def signed_in(request: Request) -> Bearer:
     return await get_bearer(request, await _bearer(request), request.headers.get("x-market"))
 
 
-async def get_caller(db: Db, bearer: SignedIn) -> sessions.Principal:
+async def get_caller(db: Db, bearer: SignedIn) -> live.Principal:
     """A signed-in caller whose session is live right now, in the request's market."""
-    return await sessions.authenticate(db, bearer.claims)
+    return await live.authenticate(db, bearer.claims)
 
 
-Caller = Annotated[sessions.Principal, Depends(get_caller)]
+Caller = Annotated[live.Principal, Depends(get_caller)]
 
 
-async def get_admin(caller: Caller) -> sessions.Principal:
+async def get_admin(caller: Caller) -> live.Principal:
     if caller.role != "admin":
         raise Forbidden("Administrators only.")
     return caller
 
 
-Admin = Annotated[sessions.Principal, Depends(get_admin)]
+Admin = Annotated[live.Principal, Depends(get_admin)]
 
 
 async def client_ip(request: Request, settings: SettingsDep) -> str | None:
@@ -237,7 +237,7 @@ OAuthDep = Annotated[OAuth, Depends(get_oauth)]
 UserAgent = Annotated[str | None, Header(include_in_schema=False)]
 
 
-async def get_recent_caller(db: Db, settings: SettingsDep, caller: Caller) -> sessions.Principal:
+async def get_recent_caller(db: Db, settings: SettingsDep, caller: Caller) -> live.Principal:
     """A caller whose token proves identity recently (RFC 9470 step-up), else 401
     `insufficient_user_authentication` naming the ways to re-authenticate."""
     await stepup.require_recent(db, settings, caller=caller)
@@ -247,7 +247,7 @@ async def get_recent_caller(db: Db, settings: SettingsDep, caller: Caller) -> se
 # For actions that could take an account over: passkeys, password, email or phone, second
 # factors, Apple/Google identities, deleting or exporting the account
 # (docs/passkeys-and-step-up.md).
-StepUp = Annotated[sessions.Principal, Depends(get_recent_caller)]
+StepUp = Annotated[live.Principal, Depends(get_recent_caller)]
 # The OpenAPI `responses` entry of a route that takes `StepUp`.
 STEP_UP_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {

@@ -1,7 +1,7 @@
 """Reads that are one statement: no transaction, no lock, one round trip.
 
 The hot reads (`GET /cart`, `GET /profile`) carry the live session check in the same statement
-as their data (`sessions.LIVE`), so they need neither a transaction nor a second round trip.
+as their data (`sessions.live.LIVE`), so they need neither a transaction nor a second round trip.
 On PostgreSQL they run straight on asyncpg, from a small pool of their own, each statement
 built with SQLAlchemy and compiled once: SQLAlchemy's execution layer cost more CPU than the
 query (bench/README.md). On SQLite they run on reader connections of their own (WAL), so a read

@@ -11,7 +11,7 @@ from keyturn.addresses.models import Address
 from keyturn.addresses.schemas import AddressCreate, AddressList, AddressRead, AddressUpdate
 from keyturn.contacts import InvalidPhone, normalize_phone
 from keyturn.errors import Conflict, Forbidden, Invalid, NotFound
-from keyturn.sessions.service import Principal
+from keyturn.sessions.live import Principal
 from keyturn.users.models import User
 
 MAX_ADDRESSES = 20

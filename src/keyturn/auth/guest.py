@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.cart import service as cart
 from keyturn.db import utcnow
-from keyturn.sessions import service as sessions
+from keyturn.sessions import ending
 from keyturn.sessions.models import Session
 from keyturn.users.models import User
 from keyturn.wishlist import service as wishlist
@@ -32,7 +32,7 @@ async def merge_into(db: AsyncSession, *, guest_id: int, user_id: int) -> None:
     )
     now = utcnow()
     for session_id, expires_at in live.all():
-        sessions.announce_revoked(
+        ending.announce_revoked(
             db,
             session_id=session_id,
             user_id=guest_id,

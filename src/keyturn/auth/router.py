@@ -19,7 +19,7 @@ from keyturn.deps import (
     UserAgent,
 )
 from keyturn.errors import Unauthorized
-from keyturn.sessions.service import Device
+from keyturn.sessions.devices import Device
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

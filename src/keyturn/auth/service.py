@@ -13,6 +13,7 @@ from keyturn.config import Settings
 from keyturn.errors import Unauthorized
 from keyturn.markets import Market, Markets
 from keyturn.ratelimit import Limit, RateLimiter
+from keyturn.sessions import devices, ending, live
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import refresh_token_market
@@ -26,7 +27,7 @@ async def start_guest(
     keyring: Keyring,
     limiter: RateLimiter,
     market: str,
-    device: sessions.Device,
+    device: devices.Device,
 ) -> TokenResponse:
     """A guest user and its session: the device may shop before it signs in (a cart and a
     wishlist, nothing else); limited per client address."""
@@ -73,15 +74,15 @@ LOGOUT_MESSAGES = {
 
 
 async def logout(
-    db: AsyncSession, *, caller: sessions.Principal, scope: str, ip: str | None
+    db: AsyncSession, *, caller: live.Principal, scope: str, ip: str | None
 ) -> MessageOut:
     """End this session, the others, or all. Carts, orders and the account are untouched."""
     if scope == "current":
-        await sessions.revoke_session(
+        await ending.revoke_session(
             db, user_id=caller.user_id, session_id=caller.session_id, reason="logout"
         )
     else:
-        await sessions.revoke_user_sessions(
+        await ending.revoke_user_sessions(
             db,
             user_id=caller.user_id,
             reason=f"logout_{scope}",

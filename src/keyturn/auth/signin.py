@@ -15,6 +15,7 @@ from keyturn.config import Settings
 from keyturn.db import fail, utcnow
 from keyturn.errors import Forbidden, Unauthorized
 from keyturn.notices import service as notices
+from keyturn.sessions import devices, live
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
@@ -69,7 +70,7 @@ async def complete_sign_in(
     user: User,
     market: str,
     method: str,
-    device: sessions.Device,
+    device: devices.Device,
     guest_claims: AccessClaims | None,
     is_new_user: bool,
     amr: tuple[str, ...] | None = None,
@@ -83,7 +84,7 @@ async def complete_sign_in(
     if is_new_user:
         users.announce(db, "user.created", user, via=method)
     await _absorb_guest(db, claims=guest_claims, user=user)
-    seen = await sessions.device_history(db, user_id=user.id, device=device)
+    seen = await devices.device_history(db, user_id=user.id, device=device)
     new_device = not seen.on_this_device
     issued = await sessions.open_session(
         db,
@@ -101,7 +102,7 @@ async def complete_sign_in(
             db,
             user=user,
             kind="new_device",
-            details={"device": sessions.device_label(device), "ip": device.ip, "method": method},
+            details={"device": devices.device_label(device), "ip": device.ip, "method": method},
         )
     audit.record(
         db,
@@ -123,7 +124,7 @@ async def _absorb_guest(db: AsyncSession, *, claims: AccessClaims | None, user: 
     if claims is None or claims.role != "guest" or claims.user_id == user.id:
         return
     try:
-        await sessions.authenticate(db, claims)
+        await live.authenticate(db, claims)
     except Unauthorized:
         return
     await guest.merge_into(db, guest_id=claims.user_id, user_id=user.id)

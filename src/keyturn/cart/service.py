@@ -22,7 +22,7 @@ from keyturn.db import dialect_insert, utcnow
 from keyturn.errors import Invalid, NotFound, Unauthorized
 from keyturn.markets import Market
 from keyturn.reader import Row
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 from keyturn.sessions.tokens import AccessClaims
 
 
@@ -149,8 +149,8 @@ async def cart_view(db: AsyncSession, *, cart_id: int, currency: str) -> CartRea
 
 
 # The caller's cart lines, one row per line (one row of NULLs for an empty cart, no row at
-# all when the session is not live); run with `sessions.live_params(claims)`.
-_caller = sessions.LIVE_USER.subquery()
+# all when the session is not live); run with `live.live_params(claims)`.
+_caller = live.LIVE_USER.subquery()
 _LIVE_CART = (
     select(Cart.id.label("cart_id"), *_LINE_COLUMNS)
     .select_from(_caller)
@@ -166,7 +166,7 @@ async def read_cart(market: Market, *, claims: AccessClaims) -> CartRead:
     """The caller's cart, read with the live session check in one statement and no
     transaction. Only a user's very first look writes: it creates the cart (its id is part
     of the answer)."""
-    rows = await market.reader.all(_LIVE_CART, sessions.live_params(claims))
+    rows = await market.reader.all(_LIVE_CART, live.live_params(claims))
     if not rows:
         raise Unauthorized("The session has ended; sign in again.")
     cart_id = rows[0]["cart_id"]

@@ -13,7 +13,7 @@ from keyturn.errors import BadRequest
 from keyturn.notices.models import SecurityNotice
 from keyturn.notices.schemas import SecuredOut
 from keyturn.notices.service import token_hash
-from keyturn.sessions import service as sessions
+from keyturn.sessions import ending
 
 
 class LinkInvalid(BadRequest):
@@ -56,7 +56,7 @@ async def secure_account(db: AsyncSession, *, token: str, ip: str | None) -> Sec
     if notice is None:
         raise LinkInvalid("This link is invalid, expired or already used.")
     notice.link_used_at = utcnow()
-    revoked = await sessions.revoke_user_sessions(db, user_id=notice.user_id, reason="not_me")
+    revoked = await ending.revoke_user_sessions(db, user_id=notice.user_id, reason="not_me")
     await reset.spend_tokens(db, user_id=notice.user_id)
     audit.record(db, "account.secured", user_id=notice.user_id, ip=ip, sessions_revoked=revoked)
     await db.commit()

@@ -29,7 +29,7 @@ from keyturn.errors import Conflict, Forbidden, Invalid
 from keyturn.orders import service as orders
 from keyturn.orders.models import MAX_TOTAL, Order, OrderItem
 from keyturn.orders.schemas import CheckoutIn, OrderRead
-from keyturn.sessions.service import Principal
+from keyturn.sessions.live import Principal
 
 
 class CartEmpty(Invalid):

@@ -23,9 +23,9 @@ from keyturn.files.schemas import FileRead
 from keyturn.orders import service as orders
 from keyturn.orders.models import Order
 from keyturn.privacy.schemas import AuditEventRead, DataExport, SignInMethods
+from keyturn.sessions.live import Principal
 from keyturn.sessions.models import Session
 from keyturn.sessions.schemas import SessionRead
-from keyturn.sessions.service import Principal
 from keyturn.usage import service as usage
 from keyturn.users import service as users
 from keyturn.users.schemas import UserRead

@@ -30,7 +30,7 @@ from keyturn.files.storage import Storage
 from keyturn.logs import get_logger
 from keyturn.notify.models import DevMessage
 from keyturn.orders.models import Order
-from keyturn.sessions import service as sessions
+from keyturn.sessions import ending
 from keyturn.users import service as users
 from keyturn.users.models import User
 
@@ -74,7 +74,7 @@ async def delete_account(
         await db.scalars(select(StoredFile.storage_key).where(StoredFile.user_id == user_id))
     )
     kept = await _anonymise_orders(db, user_id)
-    await sessions.revoke_user_sessions(db, user_id=user_id, reason="account_deleted")
+    await ending.revoke_user_sessions(db, user_id=user_id, reason="account_deleted")
     await _forget_contacts(db, user)
     for table, column in _owned_tables():
         await db.execute(delete(table).where(column == user_id))

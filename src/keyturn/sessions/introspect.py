@@ -5,7 +5,7 @@ from __future__ import annotations
 from keyturn.config import Settings
 from keyturn.errors import Unauthorized
 from keyturn.markets import Markets
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.schemas import Introspection, JwtInfo, KeyInfo
 from keyturn.sessions.tokens import TokenVerifier
@@ -21,9 +21,7 @@ async def introspect(
     except Unauthorized:
         return Introspection(active=False)
     market = markets.of_token(claims.market, None)
-    rows = (
-        await market.reader.all(sessions.LIVE_USER, sessions.live_params(claims)) if market else []
-    )
+    rows = await market.reader.all(live.LIVE_USER, live.live_params(claims)) if market else []
     if not rows:
         return Introspection(active=False)
     return Introspection(

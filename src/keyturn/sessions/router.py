@@ -15,8 +15,7 @@ from keyturn.deps import (
     VerifierDep,
 )
 from keyturn.fields import Text
-from keyturn.sessions import introspect, revocations
-from keyturn.sessions import service as sessions
+from keyturn.sessions import ending, introspect, live, revocations
 from keyturn.sessions.schemas import (
     Introspection,
     JwtInfo,
@@ -36,7 +35,7 @@ NO_USER: dict[int | str, dict[str, Any]] = {404: {"description": "No such user i
 
 @router.get("/sessions", summary="Your signed-in devices; `current` marks this one")
 async def list_sessions(db: Db, caller: Caller) -> SessionList:
-    rows = await sessions.live_sessions(db, user_id=caller.user_id)
+    rows = await live.live_sessions(db, user_id=caller.user_id)
     return SessionList(
         items=[
             SessionRead.model_validate(s).model_copy(update={"current": s.id == caller.session_id})
@@ -54,7 +53,7 @@ async def list_sessions(db: Db, caller: Caller) -> SessionList:
 async def revoke_session(
     db: Db, caller: Caller, session_id: Annotated[Text, Path(max_length=64)]
 ) -> Response:
-    await sessions.end_session(db, user_id=caller.user_id, session_id=session_id)
+    await ending.end_session(db, user_id=caller.user_id, session_id=session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -107,7 +106,7 @@ async def jwks(keyring: KeyringDep, response: Response) -> dict[str, Any]:
 
 @admin_router.get("", summary="A user's signed-in devices", responses=NO_USER)
 async def admin_list_sessions(db: Db, _: Admin, user_id: PathId) -> SessionList:
-    rows = await sessions.admin_list_sessions(db, user_id=user_id)
+    rows = await ending.admin_list_sessions(db, user_id=user_id)
     return SessionList(items=[SessionRead.model_validate(s) for s in rows])
 
 
@@ -120,7 +119,7 @@ async def admin_list_sessions(db: Db, _: Admin, user_id: PathId) -> SessionList:
 async def admin_end_session(
     db: Db, admin: Admin, user_id: PathId, session_id: SessionId
 ) -> Response:
-    await sessions.admin_end_session(
+    await ending.admin_end_session(
         db, user_id=user_id, session_id=session_id, admin_id=admin.user_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -128,5 +127,5 @@ async def admin_end_session(
 
 @admin_router.delete("", summary="Sign every device of a user out", responses=NO_USER)
 async def admin_end_all_sessions(db: Db, admin: Admin, user_id: PathId) -> SessionsEnded:
-    revoked = await sessions.admin_end_all_sessions(db, user_id=user_id, admin_id=admin.user_id)
+    revoked = await ending.admin_end_all_sessions(db, user_id=user_id, admin_id=admin.user_id)
     return SessionsEnded(sessions_revoked=revoked)

@@ -14,7 +14,7 @@ from keyturn.db import MAX_ID
 from keyturn.errors import Conflict, NotFound, Unauthorized
 from keyturn.events import service as events
 from keyturn.markets import Market
-from keyturn.sessions import service as sessions
+from keyturn.sessions import ending, live
 from keyturn.sessions.models import Session
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users.models import User
@@ -88,13 +88,13 @@ _LIVE_PROFILE = (
     select(*(User.__table__.c[name] for name in UserRead.model_fields))
     .select_from(Session)
     .join(User, User.id == Session.user_id)
-    .where(*sessions.LIVE)
+    .where(*live.LIVE)
 )
 
 
 async def read_profile(market: Market, *, claims: AccessClaims) -> UserRead:
     """The caller's profile, read with the live session check in one statement."""
-    rows = await market.reader.all(_LIVE_PROFILE, sessions.live_params(claims))
+    rows = await market.reader.all(_LIVE_PROFILE, live.live_params(claims))
     if not rows:
         raise Unauthorized("The session has ended; sign in again.")
     return UserRead.model_validate(dict(rows[0]))
@@ -124,9 +124,7 @@ async def set_account_enabled(
     user.is_active = enabled
     revoked = 0
     if not enabled:
-        revoked = await sessions.revoke_user_sessions(
-            db, user_id=user.id, reason="account_disabled"
-        )
+        revoked = await ending.revoke_user_sessions(db, user_id=user.id, reason="account_disabled")
     audit.record(
         db, "account.enabled" if enabled else "account.disabled", user_id=user.id, by=admin_id
     )
@@ -185,10 +183,10 @@ async def search_users(
 
 async def admin_read_user(db: AsyncSession, *, user_id: int) -> AdminUserRead:
     user = await get_user(db, user_id)
-    live = await sessions.live_sessions(db, user_id=user.id)
+    sessions_now = await live.live_sessions(db, user_id=user.id)
     return AdminUserRead(
         **UserRead.model_validate(user).model_dump(),
         sign_in_methods=await sign_in_methods(db, user),
-        live_sessions=len(live),
+        live_sessions=len(sessions_now),
         updated_at=user.updated_at,
     )

@@ -25,7 +25,7 @@ from keyturn.errors import BadRequest, Conflict
 from keyturn.logs import get_logger, mask_email
 from keyturn.notify import email as mail
 from keyturn.ratelimit import Limit, RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 from keyturn.users import service as users
 from keyturn.users.models import User
 from keyturn.users.schemas import UserRead
@@ -130,7 +130,7 @@ async def claim_email(
     settings: Settings,
     limiter: RateLimiter,
     otp: Otp,
-    caller: sessions.Principal,
+    caller: live.Principal,
     email: str,
     password: str,
     ip: str | None,
@@ -181,7 +181,7 @@ async def send_email_proof(
     settings: Settings,
     limiter: RateLimiter,
     otp: Otp,
-    caller: sessions.Principal,
+    caller: live.Principal,
     ip: str | None,
     defer: mail.Defer,
 ) -> EmailProofSent:
@@ -233,7 +233,7 @@ async def verify_email(
     *,
     settings: Settings,
     otp: Otp,
-    caller: sessions.Principal,
+    caller: live.Principal,
     code: str,
     ip: str | None,
 ) -> UserRead:

@@ -25,7 +25,7 @@ from keyturn.errors import Conflict, Forbidden
 from keyturn.logs import get_logger, mask_email, mask_phone
 from keyturn.notices import service as notices
 from keyturn.ratelimit import RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 from keyturn.users import service as users
 from keyturn.users.models import User
 from keyturn.users.schemas import UserRead
@@ -53,7 +53,7 @@ class GuestCannotLink(Forbidden):
     code = "auth.guest_not_allowed"
 
 
-async def linkable(db: AsyncSession, caller: sessions.Principal) -> User:
+async def linkable(db: AsyncSession, caller: live.Principal) -> User:
     user = await users.get_user(db, caller.user_id)
     if user.role == "guest":
         raise GuestCannotLink("Guests register or sign in instead of linking.")
@@ -64,7 +64,7 @@ async def commit_link(
     db: AsyncSession,
     *,
     user: User,
-    caller: sessions.Principal,
+    caller: live.Principal,
     ip: str | None,
     method: str,
     taken: Conflict,
@@ -91,7 +91,7 @@ async def send_phone_code(
     settings: Settings,
     limiter: RateLimiter,
     otp: Otp,
-    caller: sessions.Principal,
+    caller: live.Principal,
     raw_phone: str,
     ip: str | None,
 ) -> SendVerificationOut:
@@ -113,7 +113,7 @@ async def verify_phone(
     settings: Settings,
     limiter: RateLimiter,
     otp: Otp,
-    caller: sessions.Principal,
+    caller: live.Principal,
     raw_phone: str,
     code: str,
     ip: str | None,

@@ -15,7 +15,7 @@ from keyturn.auth.models import MfaChallenge
 from keyturn.config import MfaSettings
 from keyturn.db import utcnow
 from keyturn.errors import BadRequest
-from keyturn.sessions.service import Device
+from keyturn.sessions.devices import Device
 from keyturn.sessions.tokens import AccessClaims
 
 

@@ -28,7 +28,7 @@ from keyturn.deps import (
     StepUp,
     UserAgent,
 )
-from keyturn.sessions.service import Device
+from keyturn.sessions.devices import Device
 
 router = APIRouter(prefix="/auth/mfa", tags=["second factors"])
 profile_router = APIRouter(prefix="/profile/mfa", tags=["second factors"])

@@ -26,6 +26,7 @@ from keyturn.auth.schemas import TokenResponse
 from keyturn.config import Settings
 from keyturn.db import fail
 from keyturn.errors import AppError
+from keyturn.sessions import devices
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
@@ -41,7 +42,7 @@ async def complete_sign_in(
     user: User,
     market: str,
     method: str,
-    device: sessions.Device,
+    device: devices.Device,
     guest_claims: AccessClaims | None,
     is_new_user: bool,
     **audit_details: object,
@@ -80,7 +81,7 @@ async def begin(
     user: User,
     market: str,
     method: str,
-    device: sessions.Device,
+    device: devices.Device,
     guest_claims: AccessClaims | None,
 ) -> MfaRequiredOut:
     """The first factor `method` was right: hand out the `mfa_token` (commits)."""
@@ -108,7 +109,7 @@ async def verify(
     mfa_token: str,
     code: str | None,
     recovery_code: str | None,
-    device: sessions.Device,
+    device: devices.Device,
 ) -> TokenResponse:
     """Finish the sign-in `mfa_token` began: the session opens only after a right code."""
     try:
@@ -140,7 +141,7 @@ async def verify(
         user=user,
         market=market,
         method=challenge.method,
-        device=sessions.Device(
+        device=devices.Device(
             name=challenge.device_name, user_agent=challenge.user_agent, ip=device.ip
         ),
         guest_claims=pending.guest_claims(challenge, market=market),

@@ -20,7 +20,7 @@ from keyturn.auth.schemas import MessageOut
 from keyturn.config import Settings
 from keyturn.db import fail, utcnow
 from keyturn.errors import Conflict
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 from keyturn.users import service as users
 from keyturn.users.models import User
 
@@ -45,7 +45,7 @@ class EnrolmentExpired(Conflict):
     code = "mfa.enrolment_expired"
 
 
-async def status(db: AsyncSession, *, caller: sessions.Principal) -> MfaStatusOut:
+async def status(db: AsyncSession, *, caller: live.Principal) -> MfaStatusOut:
     factor = await proof.find_factor(db, user_id=caller.user_id)
     enabled = factor is not None and factor.confirmed_at is not None
     return MfaStatusOut(
@@ -59,7 +59,7 @@ async def status(db: AsyncSession, *, caller: sessions.Principal) -> MfaStatusOu
 
 
 async def start_totp(
-    db: AsyncSession, *, settings: Settings, cipher: TotpCipher, caller: sessions.Principal
+    db: AsyncSession, *, settings: Settings, cipher: TotpCipher, caller: live.Principal
 ) -> TotpEnrolmentOut:
     """A new secret for the app to scan; it counts once `confirm_totp` sees one of its codes.
     Starting again replaces an unconfirmed secret."""
@@ -97,7 +97,7 @@ async def confirm_totp(
     *,
     settings: Settings,
     cipher: TotpCipher,
-    caller: sessions.Principal,
+    caller: live.Principal,
     code: str,
     ip: str | None,
 ) -> RecoveryCodesOut:
@@ -131,9 +131,7 @@ async def confirm_totp(
     )
 
 
-async def remove_totp(
-    db: AsyncSession, *, caller: sessions.Principal, ip: str | None
-) -> MessageOut:
+async def remove_totp(db: AsyncSession, *, caller: live.Principal, ip: str | None) -> MessageOut:
     """Turn the second factor off: the app's secret and the recovery codes go."""
     factor = await proof.locked_factor(db, user_id=caller.user_id)
     if factor is None:
@@ -151,7 +149,7 @@ async def remove_totp(
 
 
 async def replace_recovery_codes(
-    db: AsyncSession, *, caller: sessions.Principal, ip: str | None
+    db: AsyncSession, *, caller: live.Principal, ip: str | None
 ) -> RecoveryCodesOut:
     """A new set of 10 codes; the old ones stop working."""
     factor = await proof.locked_factor(db, user_id=caller.user_id)

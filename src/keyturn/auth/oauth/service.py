@@ -37,7 +37,7 @@ from keyturn.errors import BadRequest, Conflict, Forbidden, NotFound
 from keyturn.events import service as events
 from keyturn.logs import get_logger, mask_email
 from keyturn.notices import service as notices
-from keyturn.sessions import service as sessions
+from keyturn.sessions import devices, live
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
@@ -117,7 +117,7 @@ async def sign_in(
     nonce: str | None,
     full_name: str | None,
     authorization_code: str | None,
-    device: sessions.Device,
+    device: devices.Device,
     guest_claims: AccessClaims | None,
 ) -> TokenResponse | MfaRequiredOut:
     """`POST /auth/oauth/{provider}`: prove, find or create the user by the rules, sign in;
@@ -268,7 +268,7 @@ async def link(
     db: AsyncSession,
     oauth: OAuth,
     *,
-    caller: sessions.Principal,
+    caller: live.Principal,
     provider: Provider,
     id_token: str,
     nonce: str | None,
@@ -322,7 +322,7 @@ async def link(
 
 
 async def unlink(
-    db: AsyncSession, *, caller: sessions.Principal, provider: Provider, ip: str | None
+    db: AsyncSession, *, caller: live.Principal, provider: Provider, ip: str | None
 ) -> None:
     """`DELETE /profile/identities/{provider}`: unlink, if another way to sign in remains.
     Apple's refresh token is queued for revocation at Apple."""

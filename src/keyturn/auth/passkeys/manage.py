@@ -23,7 +23,7 @@ from keyturn.db import utcnow
 from keyturn.errors import Conflict, NotFound
 from keyturn.events import service as events
 from keyturn.notices import service as notices
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 from keyturn.users import service as users
 from keyturn.users.models import User
 
@@ -49,7 +49,7 @@ class PasskeyNotFound(NotFound):
 
 
 async def registration_options(
-    db: AsyncSession, *, settings: Settings, caller: sessions.Principal
+    db: AsyncSession, *, settings: Settings, caller: live.Principal
 ) -> dict[str, Any]:
     """Options for `navigator.credentials.create()`: a discoverable, user-verified passkey
     for this account, none it already has."""
@@ -84,7 +84,7 @@ async def register(
     db: AsyncSession,
     *,
     settings: Settings,
-    caller: sessions.Principal,
+    caller: live.Principal,
     credential: dict[str, Any],
     name: str | None,
     ip: str | None,
@@ -149,12 +149,12 @@ async def register(
     return read(passkey)
 
 
-async def list_passkeys(db: AsyncSession, *, caller: sessions.Principal) -> PasskeyList:
+async def list_passkeys(db: AsyncSession, *, caller: live.Principal) -> PasskeyList:
     return PasskeyList(items=[read(p) for p in await user_passkeys(db, caller.user_id)])
 
 
 async def rename(
-    db: AsyncSession, *, caller: sessions.Principal, passkey_id: int, name: str
+    db: AsyncSession, *, caller: live.Principal, passkey_id: int, name: str
 ) -> PasskeyRead:
     passkey = await _get_owned(db, caller, passkey_id)
     passkey.name = name
@@ -163,7 +163,7 @@ async def rename(
 
 
 async def remove(
-    db: AsyncSession, *, caller: sessions.Principal, passkey_id: int, ip: str | None
+    db: AsyncSession, *, caller: live.Principal, passkey_id: int, ip: str | None
 ) -> None:
     passkey = await _get_owned(db, caller, passkey_id)
     user = await users.get_user(db, caller.user_id)
@@ -198,14 +198,14 @@ def read(passkey: Passkey) -> PasskeyRead:
     )
 
 
-async def _account(db: AsyncSession, caller: sessions.Principal) -> User:
+async def _account(db: AsyncSession, caller: live.Principal) -> User:
     user = await users.get_user(db, caller.user_id)
     if user.role == "guest":
         raise GuestCannotLink("Guests sign in or register before adding a passkey.")
     return user
 
 
-async def _get_owned(db: AsyncSession, caller: sessions.Principal, passkey_id: int) -> Passkey:
+async def _get_owned(db: AsyncSession, caller: live.Principal, passkey_id: int) -> Passkey:
     passkey = await db.scalar(
         select(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == caller.user_id)
     )

@@ -31,7 +31,7 @@ from keyturn.deps import (
 )
 from keyturn.deps import OptionalClaims as BearerClaims
 from keyturn.errors import NotFound
-from keyturn.sessions.service import Device
+from keyturn.sessions.devices import Device
 
 router = APIRouter(prefix="/auth/passkeys", tags=["passkeys"])
 profile_router = APIRouter(prefix="/profile/passkeys", tags=["passkeys"])

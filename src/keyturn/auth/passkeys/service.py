@@ -23,7 +23,7 @@ from keyturn.config import Settings
 from keyturn.db import fail, utcnow
 from keyturn.errors import BadRequest, TooManyRequests
 from keyturn.ratelimit import Limit, RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import devices, live
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
@@ -77,7 +77,7 @@ async def login(
     keyring: Keyring,
     market: str,
     credential: dict[str, Any],
-    device: sessions.Device,
+    device: devices.Device,
     guest_claims: AccessClaims | None,
 ) -> TokenResponse:
     """Sign in with a passkey alone: no phone, no password."""
@@ -109,7 +109,7 @@ async def login(
 
 
 async def reauthentication_options(
-    db: AsyncSession, *, settings: Settings, caller: sessions.Principal
+    db: AsyncSession, *, settings: Settings, caller: live.Principal
 ) -> dict[str, Any]:
     """Options to prove it is still you with one of your passkeys, for this session only."""
     owned = await user_passkeys(db, caller.user_id)
@@ -134,7 +134,7 @@ async def prove(
     db: AsyncSession,
     *,
     settings: Settings,
-    caller: sessions.Principal,
+    caller: live.Principal,
     credential: dict[str, Any],
     ip: str | None,
 ) -> tuple[str, ...]:

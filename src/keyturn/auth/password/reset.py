@@ -23,7 +23,7 @@ from keyturn.events import service as events
 from keyturn.notices import service as notices
 from keyturn.notify import email as mail
 from keyturn.ratelimit import Limit, RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import ending
 from keyturn.users import service as users
 from keyturn.users.models import User
 
@@ -132,7 +132,7 @@ async def reset_password(
     first_proof = not user.email_verified
     removed = await ways_in.remove_all(db, user=user) if first_proof else []
     user.email_verified = True
-    revoked = await sessions.revoke_user_sessions(db, user_id=user.id, reason="password_reset")
+    revoked = await ending.revoke_user_sessions(db, user_id=user.id, reason="password_reset")
     audit.record(
         db, "password.reset", user_id=user.id, ip=ip, sessions_revoked=revoked, removed=removed
     )

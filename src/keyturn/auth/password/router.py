@@ -29,7 +29,7 @@ from keyturn.deps import (
     UserAgent,
 )
 from keyturn.deps import OptionalClaims as BearerClaims
-from keyturn.sessions.service import Device
+from keyturn.sessions.devices import Device
 
 router = APIRouter(prefix="/auth", tags=["password"])
 

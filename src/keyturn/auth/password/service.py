@@ -25,7 +25,7 @@ from keyturn.events import service as events
 from keyturn.logs import get_logger, mask_email
 from keyturn.notices import service as notices
 from keyturn.ratelimit import Limit, RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import devices, ending, live
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
@@ -66,7 +66,7 @@ async def register(
     password: str,
     full_name: str | None,
     company: str | None,
-    device: sessions.Device,
+    device: devices.Device,
     guest_claims: AccessClaims | None,
 ) -> TokenResponse:
     email = normalize_email(email)
@@ -116,7 +116,7 @@ async def login(
     market: str,
     email: str,
     password: str,
-    device: sessions.Device,
+    device: devices.Device,
     guest_claims: AccessClaims | None,
 ) -> TokenResponse | MfaRequiredOut:
     """Sign in; wrong password and unknown email give the same 401 in about the same time.
@@ -172,7 +172,7 @@ async def change_password(
     *,
     settings: Settings,
     limiter: RateLimiter,
-    caller: sessions.Principal,
+    caller: live.Principal,
     current_password: str,
     new_password: str,
     ip: str | None,
@@ -195,7 +195,7 @@ async def change_password(
     await db.refresh(user, with_for_update=True)
     user.password_hash = password_hash
     await reset.spend_tokens(db, user_id=user.id)
-    revoked = await sessions.revoke_user_sessions(
+    revoked = await ending.revoke_user_sessions(
         db, user_id=user.id, reason="password_changed", keep_session_id=caller.session_id
     )
     audit.record(

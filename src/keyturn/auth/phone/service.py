@@ -21,7 +21,7 @@ from keyturn.errors import AppError, Invalid, TooManyRequests
 from keyturn.logs import get_logger, mask_phone
 from keyturn.notify.sms import SmsRejected, SmsUnavailable
 from keyturn.ratelimit import RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import devices
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
@@ -131,7 +131,7 @@ async def verify_code(
     market: str,
     raw_phone: str,
     code: str,
-    device: sessions.Device,
+    device: devices.Device,
     guest_claims: AccessClaims | None,
 ) -> TokenResponse | MfaRequiredOut:
     """Check the code, create the user on first sign-in, open a session, merge a guest; or,

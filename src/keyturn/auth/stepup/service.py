@@ -39,6 +39,7 @@ from keyturn.config import API_PREFIX, Settings
 from keyturn.db import end_read, fail, utcnow
 from keyturn.errors import BadRequest, Unauthorized
 from keyturn.ratelimit import RateLimiter
+from keyturn.sessions import live
 from keyturn.sessions import service as sessions
 from keyturn.sessions.keys import Keyring
 from keyturn.users import service as users
@@ -74,9 +75,7 @@ class MethodUnavailable(BadRequest):
     code = "auth.reauthentication_method_unavailable"
 
 
-async def require_recent(
-    db: AsyncSession, settings: Settings, *, caller: sessions.Principal
-) -> None:
+async def require_recent(db: AsyncSession, settings: Settings, *, caller: live.Principal) -> None:
     """Pass if the caller's token proves identity recently enough, else refuse (401)."""
     max_age = int(settings.tokens.step_up_max_age.total_seconds())
     if utcnow().timestamp() - caller.auth_time <= max_age:
@@ -114,7 +113,7 @@ async def reauthenticate(
     otp: Otp,
     cipher: TotpCipher,
     oauth: OAuth,
-    caller: sessions.Principal,
+    caller: live.Principal,
     proof: Proof,
     ip: str | None,
 ) -> ReauthenticatedOut:
@@ -155,7 +154,7 @@ async def _password(
     db: AsyncSession,
     settings: Settings,
     limiter: RateLimiter,
-    caller: sessions.Principal,
+    caller: live.Principal,
     user: User,
     password: str,
     ip: str | None,
@@ -178,7 +177,7 @@ async def _sms(
     settings: Settings,
     limiter: RateLimiter,
     otp: Otp,
-    caller: sessions.Principal,
+    caller: live.Principal,
     user: User,
     code: str,
     ip: str | None,
@@ -197,7 +196,7 @@ async def _second_factor(
     db: AsyncSession,
     settings: Settings,
     cipher: TotpCipher,
-    caller: sessions.Principal,
+    caller: live.Principal,
     user: User,
     proof: TotpProof | RecoveryCodeProof,
     ip: str | None,
@@ -227,7 +226,7 @@ async def _second_factor(
 async def _provider(
     db: AsyncSession,
     oauth: OAuth,
-    caller: sessions.Principal,
+    caller: live.Principal,
     proof: ProviderProof,
     ip: str | None,
 ) -> tuple[str, ...]:
@@ -246,7 +245,7 @@ async def _provider(
 
 
 async def _failed(
-    db: AsyncSession, caller: sessions.Principal, ip: str | None, method: str, error: Exception
+    db: AsyncSession, caller: live.Principal, ip: str | None, method: str, error: Exception
 ) -> NoReturn:
     audit.record(
         db,

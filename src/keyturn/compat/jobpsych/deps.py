@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.deps import ClientIp, MarketsDep, SettingsDep
 from keyturn.markets import Market
-from keyturn.sessions.service import Device
+from keyturn.sessions.devices import Device
 from keyturn.sessions.tokens import JOBPSYCH
 
 

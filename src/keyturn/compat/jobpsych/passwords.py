@@ -11,7 +11,7 @@ from keyturn.config import Settings
 from keyturn.errors import Invalid
 from keyturn.notify.email import Defer
 from keyturn.ratelimit import RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 
 
 class PasswordsDiffer(Invalid):
@@ -119,7 +119,7 @@ async def change_password(
     *,
     settings: Settings,
     limiter: RateLimiter,
-    caller: sessions.Principal,
+    caller: live.Principal,
     body: out.ChangePasswordIn,
     ip: str | None,
 ) -> out.MessageWithData:

@@ -15,7 +15,7 @@ from keyturn.compat.jobpsych.errors import SecondFactorRequired, UploadLimitReac
 from keyturn.config import Settings
 from keyturn.markets import Market, Markets
 from keyturn.ratelimit import RateLimiter
-from keyturn.sessions import service as sessions
+from keyturn.sessions import devices, ending
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims, refresh_token_market
 from keyturn.usage import service as usage
@@ -72,7 +72,7 @@ async def register(
     limiter: RateLimiter,
     market: str,
     body: out.RegisterIn,
-    device: sessions.Device,
+    device: devices.Device,
 ) -> SignedIn:
     tokens = await password.register(
         db,
@@ -98,7 +98,7 @@ async def login(
     limiter: RateLimiter,
     market: str,
     body: out.LoginIn,
-    device: sessions.Device,
+    device: devices.Device,
 ) -> SignedIn:
     tokens = await password.login(
         db,
@@ -161,7 +161,7 @@ async def logout(
     market = markets.get(claims.market if claims else refresh_token_market(refresh_token or ""))
     if market is not None:
         async with market.session() as db:
-            await sessions.end_device(db, claims=claims, refresh_token=refresh_token, ip=ip)
+            await ending.end_device(db, claims=claims, refresh_token=refresh_token, ip=ip)
     return out.Message(message="Logged out successfully")
 
 

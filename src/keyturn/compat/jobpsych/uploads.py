@@ -21,7 +21,7 @@ from keyturn.contacts import InvalidEmail, normalize_email
 from keyturn.errors import Unauthorized
 from keyturn.files import service as files
 from keyturn.files.storage import Storage
-from keyturn.sessions import service as sessions
+from keyturn.sessions import live
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.usage import service as usage
 from keyturn.users import service as users
@@ -41,7 +41,7 @@ async def _visible_user(
     owner = None
     if claims is not None and claims.market == market:
         try:
-            owner = await sessions.authenticate(db, claims)
+            owner = await live.authenticate(db, claims)
         except Unauthorized:
             owner = None
     if owner is None and (ip is None or ip not in settings.jobpsych.service_ips):
