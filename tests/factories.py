@@ -388,6 +388,9 @@ async def emit_every_event_type(
     passkey = await add_passkey(client, token, SoftAuthenticator())  # passkey.added
     dropped = await client.delete(f"/api/v1/profile/passkeys/{passkey['id']}", headers=auth(token))
     assert dropped.status_code == 204, dropped.text  # passkey.removed
+    await enrol_totp(client, token)  # second_factor.added
+    off = await client.delete("/api/v1/profile/mfa/totp", headers=auth(token))
+    assert off.status_code == 200, off.text  # second_factor.removed
     linked = await client.post(
         "/api/v1/profile/identities/google",
         json={

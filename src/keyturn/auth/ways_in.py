@@ -4,9 +4,9 @@ factors and Apple/Google identities (DESIGN §13).
 A completed password reset of an address nobody had proven is its first proof
 (docs/email-proof.md). Whoever planted the address may have added any of these meanwhile, so
 the reset removes them all. **Each sign-in method that stores a way in adds its removal to
-`remove_all`**, or the account-takeover defence has a hole. A removed passkey or identity is
-announced (`passkey.removed`, `identity.unlinked`, reason `email_first_proven`); the phone is
-the caller's `user.updated`.
+`remove_all`**, or the account-takeover defence has a hole. A removed passkey, identity or
+second factor is announced (`passkey.removed`, `identity.unlinked`, `second_factor.removed`,
+reason `email_first_proven`); the phone is the caller's `user.updated`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ async def remove_all(db: AsyncSession, *, user: User) -> list[str]:
         revocations.queue(db, identity)  # Apple's refresh token: revoked there too
         await db.delete(identity)
         removed.append(identity.provider)
-    if await second_factors.remove_all(db, user_id=user.id):
+    if await second_factors.remove_all(db, user_id=user.id, reason=FIRST_PROOF):
         removed.append("second_factor")
     await db.execute(delete(EmailProof).where(EmailProof.user_id == user.id))
     await db.flush()

@@ -34,6 +34,8 @@ TYPES: dict[str, str] = {
     "passkey.removed": "A passkey was removed from an account.",
     "identity.linked": "An Apple or Google account was linked to an account (a new way in).",
     "identity.unlinked": "An Apple or Google account was unlinked from an account.",
+    "second_factor.added": "An authenticator app became an account's second sign-in step.",
+    "second_factor.removed": "An account's authenticator app (second sign-in step) was removed.",
     "order.created": "A checkout placed an order.",
     "order.status_changed": "An order moved along pending → processing → shipped → delivered.",
     "order.cancelled": "An order was cancelled (its stock went back).",

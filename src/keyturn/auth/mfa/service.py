@@ -20,11 +20,14 @@ from keyturn.auth.schemas import MessageOut
 from keyturn.config import Settings
 from keyturn.db import fail, utcnow
 from keyturn.errors import Conflict
+from keyturn.events import service as events
+from keyturn.notices import service as notices
 from keyturn.sessions import live
 from keyturn.users import service as users
 from keyturn.users.models import User
 
 METHODS = ["totp", "recovery_code"]
+APP = "authenticator app"  # how the owner's notices name the factor
 
 
 class SecondFactorAlreadyEnabled(Conflict):
@@ -123,7 +126,8 @@ async def confirm_totp(
     audit.record(
         db, "mfa.enabled", user_id=user.id, session_id=caller.session_id, ip=ip, factor="totp"
     )
-    notify_owner(db, user=user, kind="second_factor_added", device="authenticator app")
+    events.emit(db, "second_factor.added", {"user_id": user.id, "factor": "totp"})
+    notices.queue(db, user=user, kind="second_factor_added", details={"device": APP})
     await db.commit()
     return RecoveryCodesOut(
         message="Two-step sign-in is on. Keep these recovery codes somewhere safe.",
@@ -137,13 +141,11 @@ async def remove_totp(db: AsyncSession, *, caller: live.Principal, ip: str | Non
     if factor is None:
         raise SecondFactorNotEnabled("This account has no authenticator app.")
     user = await users.get_user(db, caller.user_id)
-    was_enabled = factor.confirmed_at is not None
-    await remove_all(db, user_id=user.id)
-    if was_enabled:
+    if await remove_all(db, user_id=user.id, reason="removed_by_user"):
         audit.record(
             db, "mfa.disabled", user_id=user.id, session_id=caller.session_id, ip=ip, factor="totp"
         )
-        notify_owner(db, user=user, kind="second_factor_removed", device="authenticator app")
+        notices.queue(db, user=user, kind="second_factor_removed", details={"device": APP})
     await db.commit()
     return MessageOut(message="The authenticator app and the recovery codes were removed.")
 
@@ -171,12 +173,13 @@ async def admin_reset(db: AsyncSession, *, user_id: int, admin_id: int) -> MfaRe
     """For a customer who lost the app and the codes, once the shop verified them some other
     way: the second factor goes; their password or phone signs them in alone again."""
     user = await users.get_user(db, user_id)
-    factor = await proof.locked_factor(db, user_id=user.id)
-    removed = factor is not None and factor.confirmed_at is not None
-    await remove_all(db, user_id=user.id)
+    await proof.locked_factor(db, user_id=user.id)
+    removed = await remove_all(db, user_id=user.id, reason="reset_by_admin")
     audit.record(db, "mfa.reset", user_id=user.id, by=admin_id, removed=removed)
     if removed:
-        notify_owner(db, user=user, kind="second_factor_removed", device="reset by the shop")
+        notices.queue(
+            db, user=user, kind="second_factor_removed", details={"device": "reset by the shop"}
+        )
     await db.commit()
     return MfaResetOut(
         message="Second factor removed." if removed else "The account had no second factor.",
@@ -185,15 +188,23 @@ async def admin_reset(db: AsyncSession, *, user_id: int, admin_id: int) -> MfaRe
     )
 
 
-async def remove_all(db: AsyncSession, *, user_id: int) -> bool:
+async def remove_all(db: AsyncSession, *, user_id: int, reason: str) -> bool:
     """Every second-factor row of the user: the app, its codes, sign-ins waiting for it
-    (flushed); whether there was an app (confirmed or being added). Also a way in that a
-    first proof of the account's email removes (`auth.ways_in`)."""
-    removed = await db.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
+    (flushed); whether there was a confirmed app, which `second_factor.removed` announces
+    with `reason` (an enrolment never confirmed was no way in). Also what a first proof of
+    the account's email removes (`auth.ways_in`)."""
+    confirmed = await db.scalars(
+        delete(TotpFactor).where(TotpFactor.user_id == user_id).returning(TotpFactor.confirmed_at)
+    )
+    removed = any(at is not None for at in confirmed)
     await recovery.remove(db, user_id=user_id)
     await pending.remove_all(db, user_id=user_id)
     await db.flush()
-    return bool(removed.rowcount)  # type: ignore[attr-defined]
+    if removed:
+        events.emit(
+            db, "second_factor.removed", {"user_id": user_id, "factor": "totp", "reason": reason}
+        )
+    return removed
 
 
 async def recovery_code_used(db: AsyncSession, *, user: User, ip: str | None) -> None:
@@ -204,6 +215,6 @@ async def recovery_code_used(db: AsyncSession, *, user: User, ip: str | None) ->
 
 
 def notify_owner(db: AsyncSession, *, user: User, kind: str, **details: Any) -> None:
-    """The security notice of a second-factor change (DESIGN §15). The notices outbox
-    (issue 17) is not on main yet; this is the one place second factors call it from."""
+    """Recovery-code notices (DESIGN §15): `notices.messages` has no texts for these kinds
+    yet, so nothing is queued; adding and removing the app queue their notices directly."""
     del db, user, kind, details
