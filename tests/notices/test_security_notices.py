@@ -9,16 +9,20 @@ import re
 
 import bcrypt
 import pytest
+from sqlalchemy import select
 
+from keyturn.events.models import Event
 from keyturn.worker import Worker
 from tests.auth.test_email_proof import answer_proof, claim_email, link_phone, mailed_code
 from tests.factories import (
     STRONG_PASSWORD,
     add_passkey,
     auth,
+    enrol_totp,
     login,
     new_email,
     new_phone,
+    passkey_sign_in,
     register,
     run_cli,
     sign_in,
@@ -38,6 +42,14 @@ def worker(app, settings) -> Worker:
 async def notices_to(client, to: str, market: str = "us") -> list[dict]:
     outbox = await client.get("/api/v1/dev/outbox", params={"to": to}, headers={"X-Market": market})
     return [m for m in outbox.json()["items"] if m["kind"] == "security_notice"]
+
+
+async def events_of(app, prefix: str) -> list[tuple[str, dict]]:
+    async with app.state.databases.session("us") as db:
+        rows = await db.scalars(
+            select(Event).where(Event.type.startswith(prefix)).order_by(Event.id)
+        )
+        return [(e.type, e.payload) for e in rows]
 
 
 async def profile_status(client, token: str) -> int:
@@ -263,15 +275,31 @@ async def test_linking_and_unlinking_google_is_told_and_its_link_secures_the_acc
     (notice,) = await notices_to(client, email)
     assert "Your Google account was linked to your account" in notice["body"]
 
-    # Not the owner: the link in the notice ends the session that linked it.
+    # Not the owner: the link in the notice ends the session that linked it, and the link.
     secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
     assert secured.status_code == 200, secured.text
     assert await profile_status(client, token) == 401
-
-    again = await login(client, email)
-    unlinked = await client.delete(
-        "/api/v1/profile/identities/google", headers=auth(again.json()["access_token"])
+    again = (await login(client, email)).json()["access_token"]
+    listed = await client.get("/api/v1/profile/identities", headers=auth(again))
+    assert listed.json()["items"] == []
+    assert (
+        "identity.unlinked",
+        {"user_id": person["user"]["id"], "provider": "google", "reason": "not_me"},
+    ) in await events_of(social.app, "identity.")
+    google = await client.post(
+        "/api/v1/auth/oauth/google",
+        json={"id_token": fake.id_token("google", f"g-{email}", nonce="n"), "nonce": "n"},
+        headers=US,
     )
+    assert google.json().get("user", {}).get("id") != person["user"]["id"]  # not into this one
+
+    relinked = await client.post(
+        "/api/v1/profile/identities/google",
+        json={"id_token": fake.id_token("google", f"g2-{email}", nonce="n"), "nonce": "n"},
+        headers=auth(again),
+    )
+    assert relinked.status_code == 200, relinked.text
+    unlinked = await client.delete("/api/v1/profile/identities/google", headers=auth(again))
     assert unlinked.status_code == 204, unlinked.text
     await worker.run_until_idle()
     assert any(
@@ -296,3 +324,80 @@ async def test_a_new_account_made_by_google_sign_in_is_not_told_it_was_linked(
     assert made.status_code == 200, made.text
     await worker.run_until_idle()
     assert await notices_to(client, email) == []
+
+
+async def test_this_wasnt_me_removes_the_attackers_passkey(app, client, worker) -> None:
+    email = new_email()
+    victim = await register(client, email)
+    stolen = victim["access_token"]  # the attacker holds the victim's session
+    attackers = SoftAuthenticator()
+    passkey = await add_passkey(client, stolen, attackers, name="Not mine")
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, email)
+
+    secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
+    assert secured.status_code == 200, secured.text
+    assert await profile_status(client, stolen) == 401
+    refused = await passkey_sign_in(client, attackers)
+    assert refused.status_code >= 400 and "access_token" not in refused.text
+    back = (await login(client, email)).json()["access_token"]
+    listed = await client.get("/api/v1/profile/passkeys", headers=auth(back))
+    assert listed.json()["items"] == []
+    removed = [p for t, p in await events_of(app, "passkey.removed")]
+    assert removed == [
+        {"user_id": victim["user"]["id"], "passkey_id": passkey["id"], "reason": "not_me"}
+    ]
+
+    again = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
+    assert_problem(again, 400, "notice.link_invalid")
+    assert await profile_status(client, back) == 200  # the used link changed nothing
+    assert [p for t, p in await events_of(app, "passkey.removed")] == removed
+
+
+async def test_this_wasnt_me_removes_the_attackers_authenticator_app(app, client, worker) -> None:
+    email = new_email()
+    victim = await register(client, email)
+    stolen = victim["access_token"]
+    await enrol_totp(client, stolen)  # would lock the owner out of her own sign-in
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, email)
+    assert "authenticator app" in notice["body"]
+
+    secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
+    assert secured.status_code == 200, secured.text
+    assert await profile_status(client, stolen) == 401
+    signed = await login(client, email)  # no second step any more
+    assert signed.status_code == 200 and "access_token" in signed.json(), signed.text
+    status = await client.get("/api/v1/profile/mfa", headers=auth(signed.json()["access_token"]))
+    assert status.json()["totp_enabled"] is False
+    assert status.json()["recovery_codes_remaining"] == 0
+    assert await events_of(app, "second_factor.removed") == [
+        (
+            "second_factor.removed",
+            {"user_id": victim["user"]["id"], "factor": "totp", "reason": "not_me"},
+        )
+    ]
+    assert_problem(
+        await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]}),
+        400,
+        "notice.link_invalid",
+    )
+
+
+async def test_this_wasnt_me_still_ends_the_sessions_when_the_way_in_is_gone(
+    app, client, worker
+) -> None:
+    email = new_email()
+    victim = await register(client, email)
+    token = victim["access_token"]
+    passkey = await add_passkey(client, token, SoftAuthenticator())
+    await worker.run_until_idle()
+    (notice,) = await notices_to(client, email)
+    dropped = await client.delete(f"/api/v1/profile/passkeys/{passkey['id']}", headers=auth(token))
+    assert dropped.status_code == 204, dropped.text
+
+    secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
+    assert secured.status_code == 200, secured.text
+    assert secured.json()["sessions_revoked"] == 1
+    assert await profile_status(client, token) == 401
+    assert [p["reason"] for _, p in await events_of(app, "passkey.removed")] == ["removed_by_user"]

@@ -1,5 +1,6 @@
 """ "This wasn't me": a security notice's single-use link ends every session of the account
-and every outstanding password-reset link (docs/security-notices.md)."""
+and every outstanding password-reset link, and removes the way in the notice told was added
+(docs/security-notices.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
+from keyturn.auth import ways_in
 from keyturn.auth.password import reset
 from keyturn.db import utcnow
 from keyturn.errors import BadRequest
@@ -43,8 +45,9 @@ async def find_link(db: AsyncSession, *, token: str) -> SecurityNotice | None:
 
 
 async def secure_account(db: AsyncSession, *, token: str, ip: str | None) -> SecuredOut:
-    """ "This wasn't me": spend the link, end every session of the account and every
-    outstanding password-reset link, in one transaction."""
+    """ "This wasn't me": spend the link, remove the way in the notice told was added (a
+    passkey, an Apple/Google link, an authenticator app) if it is still there, end every
+    session of the account and every outstanding password-reset link, in one transaction."""
     notice = _usable(
         await db.scalar(
             select(SecurityNotice)
@@ -56,9 +59,17 @@ async def secure_account(db: AsyncSession, *, token: str, ip: str | None) -> Sec
     if notice is None:
         raise LinkInvalid("This link is invalid, expired or already used.")
     notice.link_used_at = utcnow()
+    removed = await ways_in.remove_added(db, user_id=notice.user_id, details=notice.details)
     revoked = await ending.revoke_user_sessions(db, user_id=notice.user_id, reason="not_me")
     await reset.spend_tokens(db, user_id=notice.user_id)
-    audit.record(db, "account.secured", user_id=notice.user_id, ip=ip, sessions_revoked=revoked)
+    audit.record(
+        db,
+        "account.secured",
+        user_id=notice.user_id,
+        ip=ip,
+        sessions_revoked=revoked,
+        removed=removed,
+    )
     await db.commit()
     return SecuredOut(
         message="Every session of your account has ended. Sign in again; if you use a "

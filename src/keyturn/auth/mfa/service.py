@@ -127,7 +127,9 @@ async def confirm_totp(
         db, "mfa.enabled", user_id=user.id, session_id=caller.session_id, ip=ip, factor="totp"
     )
     events.emit(db, "second_factor.added", {"user_id": user.id, "factor": "totp"})
-    notices.queue(db, user=user, kind="second_factor_added", details={"device": APP})
+    notices.queue(
+        db, user=user, kind="second_factor_added", details={"device": APP, "factor_id": factor.id}
+    )
     await db.commit()
     return RecoveryCodesOut(
         message="Two-step sign-in is on. Keep these recovery codes somewhere safe.",

@@ -168,7 +168,7 @@ async def _find_or_create(
         identity = _new_identity(owner, proven)  # rule 2
         db.add(identity)
         await db.flush()
-        _announce_linked(db, owner, proven.provider, via="verified_email")
+        _announce_linked(db, owner, identity, via="verified_email")
         log.info("identity_linked_by_email", provider=proven.provider, user_id=owner.id)
         return owner, identity, False
     # Rules 3 and 4: a new account. It takes the email only if the provider verified it and
@@ -185,16 +185,23 @@ async def _find_or_create(
     identity = _new_identity(user, proven)
     db.add(identity)
     await db.flush()
-    _announce_linked(db, user, proven.provider, via="sign_up")
+    _announce_linked(db, user, identity, via="sign_up")
     return user, identity, True
 
 
-def _announce_linked(db: AsyncSession, user: User, provider: str, *, via: str) -> None:
-    """`identity.linked`; the owner of an account that existed before is told (`via`:
-    `sign_up` for an account the identity creates, `verified_email`, `profile`)."""
+def _announce_linked(db: AsyncSession, user: User, identity: Identity, *, via: str) -> None:
+    """`identity.linked` of a flushed identity; the owner of an account that existed before is
+    told (`via`: `sign_up` for an account the identity creates, `verified_email`, `profile`),
+    and the notice names the identity for its "this wasn't me" link (`auth.ways_in`)."""
+    provider = identity.provider
     events.emit(db, "identity.linked", {"user_id": user.id, "provider": provider, "via": via})
     if via != "sign_up":
-        notices.queue(db, user=user, kind="identity_linked", details={"provider": provider.title()})
+        notices.queue(
+            db,
+            user=user,
+            kind="identity_linked",
+            details={"provider": provider.title(), "identity_id": identity.id},
+        )
 
 
 def _new_identity(user: User, proven: ProvenIdentity) -> Identity:
@@ -288,27 +295,28 @@ async def link(
     identity = await _find(db, provider, proven.subject)
     if identity is not None and identity.user_id != user.id:
         raise IdentityTaken(f"This {provider.title()} account signs in to another account.")
-    if identity is None:
-        other = await db.scalar(
-            select(Identity).where(Identity.user_id == user.id, Identity.provider == provider)
-        )
-        if other is not None:
-            raise ProviderAlreadyLinked(
-                f"Another {provider.title()} account is linked; unlink it first."
-            )
-        identity = _new_identity(user, proven)
-        db.add(identity)
-        _announce_linked(db, user, provider, via="profile")
-    _remember(identity, proven, name=(full_name or "").strip() or proven.name, sealed=sealed)
-    audit.record(
-        db,
-        "identity.linked",
-        user_id=user.id,
-        session_id=caller.session_id,
-        ip=ip,
-        provider=provider,
-    )
     try:
+        if identity is None:
+            other = await db.scalar(
+                select(Identity).where(Identity.user_id == user.id, Identity.provider == provider)
+            )
+            if other is not None:
+                raise ProviderAlreadyLinked(
+                    f"Another {provider.title()} account is linked; unlink it first."
+                )
+            identity = _new_identity(user, proven)
+            db.add(identity)
+            await db.flush()
+            _announce_linked(db, user, identity, via="profile")
+        _remember(identity, proven, name=(full_name or "").strip() or proven.name, sealed=sealed)
+        audit.record(
+            db,
+            "identity.linked",
+            user_id=user.id,
+            session_id=caller.session_id,
+            ip=ip,
+            provider=provider,
+        )
         await db.commit()
     except IntegrityError:
         await db.rollback()

@@ -144,7 +144,12 @@ async def register(
         "passkey.added",
         {"user_id": user.id, "passkey_id": passkey.id, "synced": passkey.backup_eligible},
     )
-    notices.queue(db, user=user, kind="passkey_added", details={"device": passkey.name})
+    notices.queue(
+        db,
+        user=user,
+        kind="passkey_added",
+        details={"device": passkey.name, "passkey_id": passkey.id},
+    )
     await db.commit()
     return read(passkey)
 
