@@ -47,3 +47,9 @@ async def device_history(db: AsyncSession, *, user_id: int, device: Device) -> D
         await db.execute(select(func.count(Session.id), here).where(Session.user_id == user_id))
     ).one()
     return DeviceHistory(signed_in_before=seen > 0, on_this_device=on_device == 1)
+
+
+async def device_name(db: AsyncSession, *, session_id: str) -> str | None:
+    """The name the device gave when it signed in to this session, if any."""
+    name: str | None = await db.scalar(select(Session.device_name).where(Session.id == session_id))
+    return name

@@ -23,7 +23,7 @@ from keyturn.db import utcnow
 from keyturn.errors import Conflict, NotFound
 from keyturn.events import service as events
 from keyturn.notices import service as notices
-from keyturn.sessions import live
+from keyturn.sessions import devices, live
 from keyturn.users import service as users
 from keyturn.users.models import User
 
@@ -117,7 +117,7 @@ async def register(
         user_handle=answered.user_handle or "",
         sign_count=new.sign_count,
         aaguid=new.aaguid,
-        name=name or authenticators.name_for(new.aaguid) or "Passkey",
+        name=name or authenticators.name_for(new.aaguid) or await _device_name(db, caller),
         backup_eligible=new.backup_eligible,
         backed_up=new.backed_up,
         transports=new.transports,
@@ -201,6 +201,11 @@ def read(passkey: Passkey) -> PasskeyRead:
         created_at=passkey.created_at,
         last_used_at=passkey.last_used_at,
     )
+
+
+async def _device_name(db: AsyncSession, caller: live.Principal) -> str:
+    """The name of the device that added the passkey, for want of a better one."""
+    return await devices.device_name(db, session_id=caller.session_id) or "Passkey"
 
 
 async def _account(db: AsyncSession, caller: live.Principal) -> User:

@@ -104,7 +104,8 @@ class PasskeyCreate(BaseModel):
 
     credential: RegistrationCredential
     name: PasskeyName | None = Field(
-        default=None, description="Default: the provider's name (e.g. iCloud Keychain)"
+        default=None,
+        description="Default: the provider's name (e.g. iCloud Keychain), else this device's",
     )
 
 
