@@ -5,6 +5,8 @@
 // the refresh token the server keeps in an HttpOnly cookie when we ask for cookie transport;
 // this script never sees it.
 
+import { getPasskey } from "./webauthn.js";
+
 const BASE = "/api/v1";
 const EARLY_REFRESH_S = 60;
 // The 401 of an action that needs a recent proof of identity (stepup.js asks for one).
@@ -165,7 +167,7 @@ export async function api(method, path, options = {}) {
 
 function accept(tokens) {
   accessToken = tokens.access_token;
-  user = tokens.user;
+  user = tokens.user ?? user;
   clearTimeout(refreshTimer);
   const seconds = Math.max(tokens.expires_in - EARLY_REFRESH_S, 10);
   refreshTimer = setTimeout(() => refresh(), seconds * 1000);
@@ -247,12 +249,13 @@ export async function verifySecondFactor(mfaToken, proof) {
 
 /**
  * Prove who you are again in this session (step-up, docs/passkeys-and-step-up.md). proof:
- * {method: "password", password} | {method: "totp", code} | {method: "recovery_code", ...}.
- * The new access token carries the fresh proof; the refresh cookie stays as it was.
+ * {method: "password", password} | {method: "sms", verification_code} | {method: "passkey",
+ * credential} | {method: "totp", code} | {method: "recovery_code", recovery_code}. The new
+ * access token carries the fresh proof; the user and the refresh cookie stay as they were.
  */
 export async function reauthenticate(proof) {
   const renewed = await api("POST", "/auth/reauthenticate", { body: proof });
-  accept({ ...renewed, user });
+  accept(renewed);
   return renewed;
 }
 
@@ -265,6 +268,20 @@ export async function register(email, password, fullName, deviceName) {
       device_name: deviceName || null,
       refresh_transport: "cookie",
     },
+    bearer: false,
+  });
+  accept(tokens);
+  return tokens;
+}
+
+/** Sign in with a passkey alone. `conditional`: offered as autofill, resolving only when the
+ * person picks one (null if the request was cancelled). */
+export async function passkeySignIn({ conditional = false, deviceName } = {}) {
+  const options = await send("POST", "/auth/passkeys/login/options", { bearer: false });
+  const credential = await getPasskey(options, { conditional });
+  if (!credential) return null;
+  const tokens = await send("POST", "/auth/passkeys/login", {
+    body: { credential, device_name: deviceName || null, refresh_transport: "cookie" },
     bearer: false,
   });
   accept(tokens);

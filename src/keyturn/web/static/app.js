@@ -12,6 +12,7 @@ import "./app/orders.js";
 import "./app/files.js";
 import "./app/account.js";
 import "./app/security.js";
+import "./app/passkeys.js";
 import "./app/devices.js";
 
 const MARKETS = ["us", "kg"];

@@ -4,6 +4,7 @@
 
 import { ApiError, auth } from "./api.js";
 import { lang, problemText, t } from "./i18n.js";
+import { browserRefusal } from "./webauthn.js";
 
 export const $ = (id) => document.getElementById(id);
 
@@ -55,6 +56,11 @@ export function notice(message, kind = "info") {
 }
 
 export function showError(err) {
+  const refusal = browserRefusal(err, t);
+  if (refusal) {
+    notice(refusal, "error");
+    return;
+  }
   if (!(err instanceof ApiError)) {
     console.error(err);
     notice(t("Something went wrong in this page. Reload and try again."), "error");

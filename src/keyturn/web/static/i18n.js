@@ -98,7 +98,20 @@ const PROBLEMS = {
   "mfa.token_expired": "This sign-in took too long. Sign in again.",
   "mfa.throttled": "Too many wrong codes. Wait a little and try again.",
   "mfa.enrolment_expired": "Setting up the app took too long. Start again.",
-  "auth.reauthentication_failed": "That is not right. Try again.",
+  "passkey.origin_not_allowed": "This passkey cannot be used from this page's address.",
+  "passkey.rp_id_mismatch": "This passkey belongs to another site.",
+  "passkey.challenge_invalid": "That passkey request was already used or is unknown. Try again.",
+  "passkey.challenge_expired": "The passkey request expired. Try again.",
+  "passkey.user_verification_required": "Your device did not confirm it is you (PIN, fingerprint or face). Try again.",
+  "passkey.not_recognized": "This passkey is not registered here. Sign in another way, then add it.",
+  "passkey.counter_regressed": "This passkey looks copied, so it was refused. Sign in another way and remove it.",
+  "passkey.invalid": "The passkey's answer could not be verified. Try again.",
+  "passkey.already_registered": "This passkey is already registered.",
+  "passkey.limit_reached": "Your account has as many passkeys as it can hold. Remove one first.",
+  "passkey.none_registered": "This account has no passkey.",
+  "auth.insufficient_user_authentication": "For your safety, confirm it is you first.",
+  "auth.reauthentication_failed": "That password is not right.",
+  "auth.reauthentication_method_unavailable": "Your account cannot confirm it that way.",
 };
 
 export function problemText(err) {

@@ -1,10 +1,13 @@
 // Signing in, shared by /app and /admin: email + password (sign in, create an account,
 // forgotten password, reset from the emailed link) and phone + code, then the second step
-// (the authenticator app's code or a recovery code) for an account that has one.
+// (the authenticator app's code or a recovery code) for an account that has one; on /app a
+// passkey too (a button, and autofill where the browser has conditional mediation).
 
 import {
+  ApiError,
   devCode,
   forgotPassword,
+  passkeySignIn,
   passwordSignIn,
   register,
   resetPassword,
@@ -12,8 +15,9 @@ import {
   verifyCode,
   verifySecondFactor,
 } from "./api.js";
-import { $, el, field, form, notice, showError } from "./dom.js";
+import { $, el, field, form, notice, run, showError } from "./dom.js";
 import { problemText, t } from "./i18n.js";
+import { autofillSupported, cancelPasskeyRequest, passkeysSupported } from "./webauthn.js";
 
 export const PHONE_EXAMPLES = { us: "+1 312 555 0100", kg: "+996 700 123 456" };
 
@@ -103,7 +107,7 @@ function emailSignIn(view, opts) {
   return form(
     { id: "email-form", class: "stack", "aria-label": t("Sign in with email") },
     [
-      field(t("Email"), input({ id: "email", name: "email", type: "email", autocomplete: "username", required: true, maxlength: 320 })),
+      field(t("Email"), input({ id: "email", name: "email", type: "email", autocomplete: opts.passkeys ? "username webauthn" : "username", required: true, maxlength: 320 })),
       field(t("Password"), input({ id: "password", name: "password", type: "password", autocomplete: "current-password", required: true, maxlength: 1024 })),
       deviceField(),
       el("button", { type: "submit", id: "email-sign-in", class: "primary", text: t("Sign in") }),
@@ -232,7 +236,7 @@ function phoneForms(view, opts) {
   const phoneForm = form(
     { id: "phone-form", class: "stack", "aria-label": t("Sign in with your phone") },
     [
-      field(t("Phone number"), input({ id: "phone", name: "phone", type: "tel", autocomplete: "tel", required: true, placeholder: PHONE_EXAMPLES[opts.market()] || "" })),
+      field(t("Phone number"), input({ id: "phone", name: "phone", type: "tel", autocomplete: opts.passkeys ? "tel webauthn" : "tel", required: true, placeholder: PHONE_EXAMPLES[opts.market()] || "" })),
       deviceField(),
       el("button", { type: "submit", id: "send-code", class: "primary", text: t("Send code") }),
     ],
@@ -302,11 +306,53 @@ function secondStepForm(pending, view, opts) {
   return node;
 }
 
+// ---------------------------------------------------------------- passkeys
+
+async function signedInWithPasskey(tokens, opts) {
+  if (!tokens) return; // cancelled
+  notice(t("Signed in with your passkey."));
+  await opts.onSignedIn(tokens);
+}
+
+function passkeyButton(opts) {
+  return el(
+    "div",
+    { class: "passkey-choice" },
+    el("span", { class: "muted", text: t("or") }),
+    el("button", {
+      type: "button",
+      id: "passkey-sign-in",
+      text: t("Sign in with a passkey"),
+      onclick: (e) =>
+        run(e.currentTarget, async () => signedInWithPasskey(await passkeySignIn({ deviceName: defaultDeviceName() }), opts)),
+    }),
+  );
+}
+
+/** Offer the device's passkeys as autofill on the email and phone fields, where supported. */
+async function offerPasskeyAutofill(opts) {
+  if (!(await autofillSupported())) return;
+  try {
+    await signedInWithPasskey(await passkeySignIn({ conditional: true, deviceName: defaultDeviceName() }), opts);
+  } catch (err) {
+    if (err instanceof ApiError) showError(err); // the browser's own refusals stay quiet here
+  }
+}
+
 /**
- * The sign-in card. opts: {title, allowRegister, market(): code, onSignedIn(tokens),
+ * The sign-in card. opts: {title, allowRegister, passkeys, market(): code, onSignedIn(tokens),
  * start: "email" | "register" | "forgot" | "phone"}
  */
 export function signInCard(opts) {
+  const signedIn = opts.onSignedIn;
+  opts = {
+    ...opts,
+    passkeys: Boolean(opts.passkeys) && passkeysSupported(),
+    onSignedIn: async (tokens) => {
+      cancelPasskeyRequest();
+      await signedIn(tokens);
+    },
+  };
   const body = el("div", { class: "signin-body" });
   const tabs = el("div", { class: "tabs", role: "group", "aria-label": t("How to sign in") });
   const views = {
@@ -335,7 +381,15 @@ export function signInCard(opts) {
     );
     body.querySelector("input")?.focus();
   }
-  const card = el("section", { class: "card signin", "aria-labelledby": "signin-title" }, el("h2", { id: "signin-title", text: opts.title }), tabs, body);
+  const card = el(
+    "section",
+    { class: "card signin", "aria-labelledby": "signin-title" },
+    el("h2", { id: "signin-title", text: opts.title }),
+    tabs,
+    body,
+    opts.passkeys ? passkeyButton(opts) : null,
+  );
   view(["register", "forgot", "phone"].includes(opts.start) ? opts.start : "email");
+  if (opts.passkeys) offerPasskeyAutofill(opts);
   return card;
 }

@@ -1,102 +1,115 @@
-// Step-up, shared by /app and /admin (docs/passkeys-and-step-up.md): an action the API
-// guards with a recent proof of identity answers 401 auth.insufficient_user_authentication
-// with the methods this account has. We ask for one a page can take (the password, the
-// authenticator app's code, a recovery code), re-authenticate, and run the action again.
+// Step-up (RFC 9470): actions that could take an account over want a recent sign-in. When the
+// API answers 401 insufficient_user_authentication, ask the person to confirm it is them with
+// a method their account has, then retry (docs/passkeys-and-step-up.md).
 
-import { reauthenticate, STEP_UP } from "./api.js";
-import { el, field, form, notice } from "./dom.js";
+import { api, auth, reauthenticate, sendCode, STEP_UP } from "./api.js";
+import { el, field, notice, run } from "./dom.js";
 import { t } from "./i18n.js";
+import { getPasskey } from "./webauthn.js";
 
-const PROOFS = {
-  password: {
-    label: () => t("Your password"),
-    other: () => t("Use your password"),
-    input: { type: "password", autocomplete: "current-password", maxlength: 1024 },
-    proof: (value) => ({ method: "password", password: value }),
-  },
-  totp: {
-    label: () => t("Authenticator code"),
-    other: () => t("Use the authenticator app"),
-    input: { inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6 },
-    proof: (value) => ({ method: "totp", code: value.trim() }),
-  },
-  recovery_code: {
-    label: () => t("Recovery code"),
-    other: () => t("Use a recovery code instead"),
-    input: { autocomplete: "off", maxlength: 40 },
-    proof: (value) => ({ method: "recovery_code", recovery_code: value.trim() }),
-  },
-};
-
-/**
- * Run `action()`; when the API asks for a fresher proof, ask for one in `host` and run it
- * once more. Resolves to the action's result, or undefined if the person cancelled.
- */
-export async function withStepUp(host, action) {
+/** Run `action`; if it needs a more recent sign-in, confirm identity once and run it again.
+ * Resolves undefined when the person closes the dialog instead. */
+export async function withStepUp(action) {
   try {
     return await action();
   } catch (err) {
     if (err.code !== STEP_UP) throw err;
-    if (!(await confirmIdentity(host, err.problem.methods || []))) return undefined;
+    if (!(await confirmIdentity(err.problem.methods || []))) return undefined;
     return action();
   }
 }
 
-/** The "confirm it is you" form in `host`; resolves true once re-authenticated. */
-function confirmIdentity(host, methods) {
-  const usable = Object.keys(PROOFS).filter((m) => methods.includes(m));
+const input = (props) => el("input", { class: "input", ...props });
+
+/** A modal dialog offering the account's methods; resolves true once re-authenticated. */
+export function confirmIdentity(methods) {
   return new Promise((resolve) => {
-    if (!usable.length) {
-      notice(t("This change needs a recent sign-in: sign out, sign in again and retry."), "error");
-      resolve(false);
-      return;
-    }
-    let method = usable.includes("totp") ? "totp" : usable[0];
-    const box = el("div", { class: "step-up stack", id: "step-up", role: "group", "aria-labelledby": "step-up-title" });
-    const done = (ok) => {
-      box.remove();
+    let done = false;
+    const finish = (ok) => {
+      if (done) return;
+      done = true;
+      dialog.close();
+      dialog.remove();
       resolve(ok);
     };
-    function render() {
-      const kind = PROOFS[method];
-      const value = el("input", { class: "input", id: "step-up-input", name: "proof", required: true, ...kind.input });
-      box.replaceChildren(
-        el("h3", { id: "step-up-title", text: t("Confirm it is you") }),
-        el("p", { class: "muted", text: t("This change needs a recent sign-in.") }),
-        form({ id: "step-up-form", class: "stack", "aria-labelledby": "step-up-title" }, [
-          field(kind.label(), value),
-          el(
-            "div",
-            { class: "row" },
-            el("button", { type: "submit", class: "primary", id: "step-up-confirm", text: t("Confirm") }),
-            el("button", { type: "button", class: "ghost", id: "step-up-cancel", text: t("Cancel"), onclick: () => done(false) }),
-          ),
-          el(
-            "div",
-            { class: "row" },
-            usable
-              .filter((m) => m !== method)
-              .map((m) =>
-                el("button", {
-                  type: "button",
-                  class: "link",
-                  id: `step-up-use-${m}`,
-                  text: PROOFS[m].other(),
-                  onclick: () => {
-                    method = m;
-                    render();
-                  },
-                }),
-              ),
-          ),
-        ], async (f) => {
-          await reauthenticate(kind.proof(f.elements.proof.value));
-          done(true);
+    const proved = async (proof) => {
+      await reauthenticate(proof);
+      notice(t("Thank you: confirmed."));
+      finish(true);
+    };
+    const parts = [];
+    if (methods.includes("passkey")) {
+      parts.push(
+        el("button", {
+          type: "button",
+          class: "primary",
+          id: "stepup-passkey",
+          text: t("Use a passkey"),
+          onclick: (e) =>
+            run(e.currentTarget, async () => {
+              const options = await api("POST", "/auth/reauthenticate/passkey/options");
+              const credential = await getPasskey(options);
+              if (credential) await proved({ method: "passkey", credential });
+            }),
         }),
       );
-      value.focus();
     }
-    host.append(box);
-    render();
+    if (methods.includes("password")) {
+      const password = input({ id: "stepup-password", type: "password", autocomplete: "current-password", maxlength: 1024 });
+      parts.push(
+        el(
+          "div",
+          { class: "stack" },
+          field(t("Password"), password),
+          el("button", {
+            type: "button",
+            id: "stepup-password-go",
+            text: t("Confirm with password"),
+            onclick: (e) => run(e.currentTarget, () => proved({ method: "password", password: password.value })),
+          }),
+        ),
+      );
+    }
+    if (methods.includes("sms") && auth.user?.phone_number) {
+      const code = input({ id: "stepup-code", inputmode: "numeric", autocomplete: "one-time-code", pattern: "\\d{4,8}", maxlength: 8, hidden: true });
+      const confirm = el("button", {
+        type: "button",
+        id: "stepup-code-go",
+        hidden: true,
+        text: t("Confirm with the code"),
+        onclick: (e) => run(e.currentTarget, () => proved({ method: "sms", verification_code: code.value.trim() })),
+      });
+      parts.push(
+        el(
+          "div",
+          { class: "stack" },
+          el("button", {
+            type: "button",
+            id: "stepup-send-code",
+            text: t("Text a code to {phone}", { phone: auth.user.phone_number }),
+            onclick: (e) =>
+              run(e.currentTarget, async () => {
+                await sendCode(auth.user.phone_number);
+                code.hidden = false;
+                confirm.hidden = false;
+                code.focus();
+              }),
+          }),
+          code,
+          confirm,
+        ),
+      );
+    }
+    const dialog = el(
+      "dialog",
+      { id: "stepup", class: "card", "aria-labelledby": "stepup-title" },
+      el("h2", { id: "stepup-title", text: t("Confirm it is you") }),
+      el("p", { class: "muted", text: t("For your safety, this needs a recent sign-in.") }),
+      parts.length ? parts : el("p", { text: t("Sign out and sign in again to do this.") }),
+      el("button", { type: "button", class: "ghost", id: "stepup-cancel", text: t("Cancel"), onclick: () => finish(false) }),
+    );
+    dialog.addEventListener("cancel", () => finish(false));
+    document.body.append(dialog);
+    dialog.showModal();
   });
 }

@@ -5,6 +5,7 @@ import { $, el, field, form, notice, run } from "../dom.js";
 import { LANGUAGES, setLang, t } from "../i18n.js";
 import { register, show } from "../router.js";
 import { newPasswordField, withPasswordFeedback } from "../signin.js";
+import { withStepUp } from "../stepup.js";
 
 export async function loadAddresses() {
   return (await api("GET", "/profile/addresses")).items;
@@ -174,7 +175,8 @@ function passwordForm() {
     ],
     async (f) => {
       const body = { current_password: f.elements.current_password.value, new_password: f.elements.new_password.value };
-      await withPasswordFeedback(box, () => api("POST", "/auth/password/change", { body }));
+      const changed = await withStepUp(() => withPasswordFeedback(box, () => api("POST", "/auth/password/change", { body })));
+      if (changed === undefined) return;
       f.reset();
       notice(t("Password changed. Your other devices were signed out."));
     },

@@ -25,7 +25,7 @@ function offView() {
     button(
       t("Add an authenticator app"),
       async () => {
-        const enrolment = await withStepUp(body(), () => api("POST", "/profile/mfa/totp"));
+        const enrolment = await withStepUp(() => api("POST", "/profile/mfa/totp"));
         if (enrolment) body().replaceChildren(...enrolView(enrolment));
       },
       { id: "add-totp", class: "primary" },
@@ -100,7 +100,7 @@ function enabledView(status) {
       button(
         t("New recovery codes"),
         async () => {
-          const replaced = await withStepUp(body(), () => api("POST", "/profile/mfa/recovery-codes"));
+          const replaced = await withStepUp(() => api("POST", "/profile/mfa/recovery-codes"));
           if (replaced) showCodes(replaced.recovery_codes);
         },
         { id: "new-codes" },
@@ -108,7 +108,7 @@ function enabledView(status) {
       button(
         t("Remove the authenticator app"),
         async () => {
-          const removed = await withStepUp(body(), () => api("DELETE", "/profile/mfa/totp"));
+          const removed = await withStepUp(() => api("DELETE", "/profile/mfa/totp"));
           if (!removed) return;
           notice(t("The authenticator app was removed: signing in takes one step again."));
           await render();

@@ -21,6 +21,7 @@ export function registerSignIn(onSignedIn) {
           signInCard({
             title: t("Sign in or create an account"),
             allowRegister: true,
+            passkeys: true,
             market: () => auth.market,
             onSignedIn,
             start: route.params[0],
