@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.harness.server import KEYTURN, LiveServer
 
@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
 AXE = Path(__file__).parent / "assets" / "axe.min.js"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 ADMIN_EMAIL, ADMIN_PASSWORD = "staff@example.com", "staff ledger pinecone 42"
+# A loaded machine (2 cores shared by everyone) is slow, not wrong: assertions wait as long as
+# actions do (new_page), not Playwright's default 5 s.
+WAIT_MS = 10_000
+expect.set_options(timeout=WAIT_MS)
 
 
 def start_server(data_dir: Path, **env: str) -> LiveServer:
@@ -67,7 +71,7 @@ def launch() -> Iterator[Browser]:
 def new_page(browser: Browser, problems: list[str], **context: Any) -> Page:
     """A fresh browser profile (its own cookies); page errors and CSP refusals are collected."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, **context)
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(WAIT_MS)
     page = ctx.new_page()
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on(

@@ -262,6 +262,7 @@ def test_an_old_sign_in_confirms_it_is_you_before_adding_or_removing_a_passkey(
     shoot(page, "app-step-up", full_page=False)
     assert axe_violations(page) == []
     page.click("#stepup-send-code")
+    expect(page.locator("#stepup-code")).to_be_visible()  # the code is sent: read it now
     page.fill("#stepup-code", outbox(server, phone)[0]["code"])
     page.click("#stepup-code-go")
     expect(dialog).to_have_count(0)
