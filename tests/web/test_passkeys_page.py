@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.factories import new_phone
+from tests.factories import new_email, new_phone
 from tests.harness.authenticator import Credential, SoftAuthenticator
 from tests.harness.server import LiveServer
 from tests.web.browser import axe_violations, new_page, outbox, shoot, start_server
@@ -286,3 +286,58 @@ def test_an_old_sign_in_confirms_it_is_you_before_adding_or_removing_a_passkey(
     no_passkeys = "У вас пока нет ключей доступа."  # noqa: RUF001 (Russian)
     expect(page.locator("#no-passkeys")).to_have_text(no_passkeys)
     assert problems == []
+
+
+def test_an_old_sign_in_confirms_with_the_password_and_a_wrong_one_is_said_in_the_dialog(
+    server: LiveServer, browser: Browser
+) -> None:
+    """Changing the password wants a recent sign-in too; the refusal shows inside the modal
+    dialog (the page behind it is inert), and nothing changes until the right password."""
+    email, password, new_password = new_email(), "tundra kettle violin 73", "maple orbit canyon 58"
+    with httpx.Client(base_url=server.url, headers={"X-Market": "us"}, timeout=10) as http:
+        body = {"email": email, "password": password}
+        assert http.post("/api/v1/auth/register", json=body).status_code == 201
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    without_passkey_autofill(page)
+    page.goto(page_url(server))
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.select_option("#market", "us")
+    page.select_option("#lang", "en")
+    page.click("#nav a[data-section=signin]")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("#email-sign-in")
+    expect(page.locator("#who")).to_have_text(email)
+
+    age_sign_ins(server)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.click("#nav a[data-section=account]")
+    page.fill("#current-password", password)
+    page.fill("#change-password", new_password)
+    page.click("#change-password-button")
+    dialog = page.locator("dialog#stepup")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#stepup-send-code")).to_have_count(0)  # no phone on this account
+    page.fill("#stepup-password", "not my password at all")
+    page.click("#stepup-password-go")
+    expect(page.locator("#stepup-problem")).to_have_text("That password is not right.")
+    expect(dialog).to_be_visible()
+    assert sign_in_works(server, email, password)  # nothing changed
+
+    page.fill("#stepup-password", password)
+    page.click("#stepup-password-go")
+    expect(dialog).to_have_count(0)
+    expect(page.locator("#notice")).to_contain_text("Password changed.")
+    assert sign_in_works(server, email, new_password)
+    assert not sign_in_works(server, email, password)
+    assert problems == []
+
+
+def sign_in_works(server: LiveServer, email: str, password: str) -> bool:
+    body = {"email": email, "password": password}
+    answer = httpx.post(
+        f"{server.url}/api/v1/auth/login", json=body, headers={"X-Market": "us"}, timeout=10
+    )
+    return answer.status_code == 200

@@ -55,19 +55,19 @@ export function notice(message, kind = "info") {
   if (kind !== "error") noticeTimer = setTimeout(() => (box.hidden = true), 6000);
 }
 
-export function showError(err) {
+/** The sentence for an error: the browser's refusal, our words for the API's problem, or
+ * "something went wrong" for a fault in the page itself. */
+export function errorText(err) {
   const refusal = browserRefusal(err, t);
-  if (refusal) {
-    notice(refusal, "error");
-    return;
-  }
-  if (!(err instanceof ApiError)) {
-    console.error(err);
-    notice(t("Something went wrong in this page. Reload and try again."), "error");
-    return;
-  }
-  if (err.status === 401 && !auth.signedIn) return; // the signed-out handler already said so
-  notice(problemText(err), "error");
+  if (refusal) return refusal;
+  if (err instanceof ApiError) return problemText(err);
+  console.error(err);
+  return t("Something went wrong in this page. Reload and try again.");
+}
+
+export function showError(err) {
+  if (err instanceof ApiError && err.status === 401 && !auth.signedIn) return; // the signed-out handler already said so
+  notice(errorText(err), "error");
 }
 
 /** Runs an action with its button disabled; errors become a notice with the problem text. */

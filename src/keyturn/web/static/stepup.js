@@ -3,7 +3,7 @@
 // a method their account has, then retry (docs/passkeys-and-step-up.md).
 
 import { api, auth, reauthenticate, sendCode, STEP_UP } from "./api.js";
-import { el, field, notice, run } from "./dom.js";
+import { el, errorText, field, notice } from "./dom.js";
 import { t } from "./i18n.js";
 import { getPasskey } from "./webauthn.js";
 
@@ -32,6 +32,21 @@ export function confirmIdentity(methods) {
       dialog.remove();
       resolve(ok);
     };
+    // A refusal is said inside the dialog: the page behind a modal dialog is inert.
+    const problem = el("p", { id: "stepup-problem", class: "refusal", role: "alert", hidden: true });
+    const attempt = async (button, action) => {
+      problem.hidden = true;
+      button.disabled = true;
+      try {
+        await action();
+      } catch (err) {
+        if (err.status === 401 && !auth.signedIn) return finish(false); // signed out meanwhile
+        problem.textContent = errorText(err);
+        problem.hidden = false;
+      } finally {
+        button.disabled = false;
+      }
+    };
     const proved = async (proof) => {
       await reauthenticate(proof);
       notice(t("Thank you: confirmed."));
@@ -46,7 +61,7 @@ export function confirmIdentity(methods) {
           id: "stepup-passkey",
           text: t("Use a passkey"),
           onclick: (e) =>
-            run(e.currentTarget, async () => {
+            attempt(e.currentTarget, async () => {
               const options = await api("POST", "/auth/reauthenticate/passkey/options");
               const credential = await getPasskey(options);
               if (credential) await proved({ method: "passkey", credential });
@@ -65,7 +80,7 @@ export function confirmIdentity(methods) {
             type: "button",
             id: "stepup-password-go",
             text: t("Confirm with password"),
-            onclick: (e) => run(e.currentTarget, () => proved({ method: "password", password: password.value })),
+            onclick: (e) => attempt(e.currentTarget, () => proved({ method: "password", password: password.value })),
           }),
         ),
       );
@@ -77,7 +92,7 @@ export function confirmIdentity(methods) {
         id: "stepup-code-go",
         hidden: true,
         text: t("Confirm with the code"),
-        onclick: (e) => run(e.currentTarget, () => proved({ method: "sms", verification_code: code.value.trim() })),
+        onclick: (e) => attempt(e.currentTarget, () => proved({ method: "sms", verification_code: code.value.trim() })),
       });
       parts.push(
         el(
@@ -88,7 +103,7 @@ export function confirmIdentity(methods) {
             id: "stepup-send-code",
             text: t("Text a code to {phone}", { phone: auth.user.phone_number }),
             onclick: (e) =>
-              run(e.currentTarget, async () => {
+              attempt(e.currentTarget, async () => {
                 await sendCode(auth.user.phone_number);
                 code.hidden = false;
                 confirm.hidden = false;
@@ -105,6 +120,7 @@ export function confirmIdentity(methods) {
       { id: "stepup", class: "card", "aria-labelledby": "stepup-title" },
       el("h2", { id: "stepup-title", text: t("Confirm it is you") }),
       el("p", { class: "muted", text: t("For your safety, this needs a recent sign-in.") }),
+      problem,
       parts.length ? parts : el("p", { text: t("Sign out and sign in again to do this.") }),
       el("button", { type: "button", class: "ghost", id: "stepup-cancel", text: t("Cancel"), onclick: () => finish(false) }),
     );
