@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,12 +21,19 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.factories import new_email, new_phone
 from tests.harness.authenticator import Credential, SoftAuthenticator
 from tests.harness.server import LiveServer
 from tests.web.browser import axe_violations, new_page, outbox, shoot, start_server
+from tests.web.customer import (
+    add_virtual_authenticator,
+    age_sign_ins,
+    page_url,
+    phone_sign_in,
+    without_passkey_autofill,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -42,37 +48,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def b64(data: bytes) -> str:
     """CDP sends binary values as standard base64."""
     return base64.b64encode(data).decode()
-
-
-def page_url(server: LiveServer) -> str:
-    return server.url.replace("127.0.0.1", "localhost") + "/app"
-
-
-def add_virtual_authenticator(context: BrowserContext, page: Page) -> tuple[Any, str]:
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, str(added["authenticatorId"])
-
-
-def without_passkey_autofill(page: Page) -> None:
-    """Make the page's browser one without conditional mediation (older Safari, Firefox)."""
-    page.add_init_script(
-        "if (window.PublicKeyCredential) "
-        "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"
-    )
 
 
 def import_passkey(cdp: Any, authenticator: str, credential: Credential) -> None:
@@ -96,17 +71,6 @@ def import_passkey(cdp: Any, authenticator: str, credential: Credential) -> None
             },
         },
     )
-
-
-def phone_sign_in(page: Page, server: LiveServer, phone: str) -> None:
-    page.click("#nav a[data-section=signin]")
-    page.click("#tab-phone")
-    page.fill("#phone", phone)
-    page.click("#send-code")
-    expect(page.locator("#code-form")).to_be_visible()
-    page.fill("#code", outbox(server, phone)[0]["code"])
-    page.click("#verify")
-    expect(page.locator("#who")).to_have_text(phone)
 
 
 def test_sign_in_by_phone_add_a_passkey_then_sign_in_with_it_alone(
@@ -228,12 +192,6 @@ def test_passkey_autofill_signs_in_as_soon_as_the_person_picks_their_passkey(
     expect(page.locator("#who")).to_have_text(phone)
     expect(page.locator("#main")).to_have_attribute("data-section", "shop")
     assert problems == []
-
-
-def age_sign_ins(server: LiveServer) -> None:
-    """Every session's last proof of identity an hour ago (the page then refreshes its token)."""
-    with sqlite3.connect(server.data_dir / "keyturn_us.sqlite3", timeout=10) as db:
-        db.execute("UPDATE sessions SET auth_time = datetime(auth_time, '-1 hour')")
 
 
 def test_an_old_sign_in_confirms_it_is_you_before_adding_or_removing_a_passkey(
