@@ -8,13 +8,16 @@ Google: `/google/oauth2/v3/certs`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import json
 import secrets
 import socket
+import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,6 +207,34 @@ async def running_providers() -> AsyncIterator[FakeProviders]:
         yield fake
     finally:
         await runner.cleanup()
+
+
+@contextmanager
+def providers_in_a_thread() -> Iterator[FakeProviders]:
+    """The fake providers for synchronous tests (a `keyturn serve` process, a browser): served
+    from their own event loop in a thread, stopped when the block ends."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-providers", daemon=True)
+    thread.start()
+    running = running_providers()
+    try:
+        fake = asyncio.run_coroutine_threadsafe(running.__aenter__(), loop).result(10)
+        try:
+            yield fake
+        finally:
+            asyncio.run_coroutine_threadsafe(running.__aexit__(None, None, None), loop).result(10)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def server_env(fake: FakeProviders) -> dict[str, str]:
+    """The fake providers' settings as a `keyturn serve` process reads them."""
+    return {
+        f"KEYTURN_OAUTH__{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in fake.settings().items()
+    }
 
 
 @dataclass

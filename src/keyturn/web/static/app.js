@@ -13,6 +13,7 @@ import "./app/files.js";
 import "./app/account.js";
 import "./app/security.js";
 import "./app/passkeys.js";
+import "./app/linked.js";
 import "./app/devices.js";
 
 const MARKETS = ["us", "kg"];

@@ -418,4 +418,13 @@ export default {
   "Signed in with your passkey.": "Вы вошли с ключом доступа.",
   "or": "или",
   "Sign in with a passkey": "Войти с ключом доступа",
+  "Linked accounts": "Связанные аккаунты",
+  "Apple and Google accounts that sign you in to this account.": "Аккаунты Apple и Google, через которые вы входите в эту учётную запись.",
+  "No Apple or Google account is linked.": "Аккаунты Apple и Google не привязаны.",
+  "Hide My Email address": "адрес «Скрыть e-mail»",
+  "linked {when}": "привязан {when}",
+  "Unlink": "Отвязать",
+  "Unlink {provider}": "Отвязать {provider}",
+  "Your {provider} account was unlinked.": "Аккаунт {provider} отвязан.",
+  "This is your only way to sign in. Add a passkey first, then unlink it.": "Это ваш единственный способ входа. Сначала добавьте ключ доступа, затем отвяжите его.",
 };

@@ -112,6 +112,7 @@ const PROBLEMS = {
   "auth.insufficient_user_authentication": "For your safety, confirm it is you first.",
   "auth.reauthentication_failed": "That password is not right.",
   "auth.reauthentication_method_unavailable": "Your account cannot confirm it that way.",
+  "identity.last_way_in": "This is your only way to sign in. Add a passkey first, then unlink it.",
 };
 
 export function problemText(err) {
