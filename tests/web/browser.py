@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.harness.server import KEYTURN, LiveServer
 
@@ -69,16 +69,21 @@ def launch() -> Iterator[Browser]:
 
 
 def new_page(browser: Browser, problems: list[str], **context: Any) -> Page:
-    """A fresh browser profile (its own cookies); page errors and CSP refusals are collected."""
+    """A fresh browser profile (its own cookies); page errors, CSP refusals and the faults the
+    page logs (showError's "Something went wrong") are collected."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, **context)
     ctx.set_default_timeout(WAIT_MS)
     page = ctx.new_page()
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on(
-        "console",
-        lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
-    )
+    page.on("console", lambda m: _collect(problems, m))
     return page
+
+
+def _collect(problems: list[str], message: ConsoleMessage) -> None:
+    if "Content Security Policy" in message.text:
+        problems.append(message.text)
+    elif message.type == "error" and not message.text.startswith("Failed to load resource"):
+        problems.append(f"console error: {message.text}")  # an API refusal is not one of these
 
 
 def axe_violations(page: Page) -> list[str]:

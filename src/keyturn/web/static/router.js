@@ -6,12 +6,13 @@
 // nothing else changes.
 
 import { auth } from "./api.js";
-import { $, el, focusHeading, run } from "./dom.js";
+import { $, el, focusHeading, showError } from "./dom.js";
 import { t } from "./i18n.js";
 
 const sections = new Map();
 let fallback = null;
 let current = { id: null, params: [], query: new URLSearchParams() };
+let shown = 0; // counts show() calls: a mount overtaken by a newer one is no longer on screen
 
 /**
  * section: {id, label, mount(root, route), nav?: true, order?: number (menu position),
@@ -76,13 +77,19 @@ export async function show({ focus = true } = {}) {
     next = { id, params: [], query: new URLSearchParams() };
   }
   current = next;
+  const mine = ++shown;
   renderNav();
   const root = $("main");
   root.replaceChildren();
   root.dataset.section = section.id;
   document.title = `${t(section.label)} · keyturn`;
-  await run(null, () => section.mount(root, next));
-  if (focus) focusHeading(root);
+  try {
+    await section.mount(root, next);
+  } catch (err) {
+    // A section left before it finished loading fails to find its elements: nobody sees it.
+    if (mine === shown) showError(err);
+  }
+  if (focus && mine === shown) focusHeading(root);
 }
 
 /** Start routing; `chooseFallback()` names the section to show when the address names none. */

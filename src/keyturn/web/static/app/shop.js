@@ -375,7 +375,7 @@ function mount(root) {
   if (signedIn) {
     loads.push(api("GET", "/cart").then(renderCart), loadWishlist(), renderCheckout());
   }
-  return run(null, () => Promise.all(loads));
+  return Promise.all(loads);
 }
 
 register({ id: "shop", label: "Shop", nav: true, order: 10, mount });
