@@ -45,7 +45,7 @@ export const auth = {
   setUser(changed) {
     user = changed;
   },
-  /** fn(reason) runs when the session ends: "logout" or "expired". */
+  /** fn(reason) runs when the session ends: "logout", "expired" or "deleted" (the account). */
   onSignedOut(fn) {
     listeners.add(fn);
   },
@@ -305,6 +305,12 @@ export async function logout(scope) {
     if (err.status !== 401) throw err;
   }
   if (scope !== "others") forget("logout");
+}
+
+/** Delete the account (a recent sign-in wanted): every session ends, this page's too. */
+export async function deleteAccount() {
+  await api("DELETE", "/profile");
+  forget("deleted");
 }
 
 let watching = null;

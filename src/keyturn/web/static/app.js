@@ -15,6 +15,7 @@ import "./app/security.js";
 import "./app/passkeys.js";
 import "./app/linked.js";
 import "./app/devices.js";
+import "./app/privacy.js";
 
 const MARKETS = ["us", "kg"];
 const MARKET_KEY = "keyturn.market"; // only the chosen market: never a token
@@ -47,7 +48,9 @@ async function signedIn() {
 
 auth.onSignedOut((reason) => {
   renderHeader();
-  notice(reason === "expired" ? t("Your session has ended. Sign in again.") : t("Signed out."), reason === "expired" ? "error" : "info");
+  if (reason === "expired") notice(t("Your session has ended. Sign in again."), "error");
+  else if (reason === "deleted") notice(t("Your account was deleted. Your orders are kept for accounting, without your name or contacts."));
+  else notice(t("Signed out."));
   go("signin");
 });
 
