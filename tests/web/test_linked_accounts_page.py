@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.factories import new_email, new_phone
 from tests.harness.oauth_provider import FakeProviders, providers_in_a_thread, server_env
 from tests.harness.server import LiveServer
-from tests.web.browser import axe_violations, new_page, outbox, start_server
+from tests.web.browser import axe_violations, new_page, outbox, shoot, start_server
 from tests.web.customer import (
     add_virtual_authenticator,
     age_sign_ins,
@@ -95,6 +95,7 @@ def test_a_customer_sees_their_apple_and_google_accounts_and_unlinks_one(
     expect(apple_line).to_contain_text("Hide My Email address")
     expect(apple_line).not_to_contain_text("privaterelay")
     expect(page.locator("#no-linked")).to_be_hidden()
+    shoot(page, "app-linked")
     assert axe_violations(page) == []
 
     age_sign_ins(server)  # an hour later: unlinking wants a recent sign-in

@@ -1,9 +1,9 @@
 // The page's sections and the #/route that shows one (docs/web-app.md).
 //
 // Every section is one module that registers itself here: {id, label, nav, signedIn,
-// mount(root, params)}. Pages that land later (passkeys, linked accounts,
-// data export, account deletion) add a module and one line in the page's section list;
-// nothing else changes.
+// mount(root, params)}. A page that lands later adds a module and one line in the page's
+// section list, as security, passkeys, linked accounts, your data and webhooks did; nothing
+// else changes.
 
 import { auth } from "./api.js";
 import { $, el, focusHeading, showError } from "./dom.js";
