@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import APIResponse, Browser, Page, Route, expect
 
 from tests.factories import new_phone
 from tests.harness.server import LiveServer
@@ -163,4 +163,35 @@ def test_a_shopper_signs_in_fills_a_cart_keeps_it_across_logins_and_checks_out(
     assert tokens["access_token"] not in stored
     assert reloaded_token not in stored
     assert "eyJ" not in stored  # no JWT of any kind
+    assert problems == []
+
+
+def test_a_slow_first_cart_load_does_not_hide_what_add_to_cart_just_did(
+    server: LiveServer, browser: Browser
+) -> None:
+    """The shop's GET /cart of its first load answers after "Add to cart" did: the page keeps
+    the newer cart (one line), not the stale empty one."""
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    page.goto(server.url + "/app")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.select_option("#market", "us")
+    page.select_option("#lang", "en")
+    sign_in(page, server, new_phone())
+    page.click("#nav a[data-section=account]")
+    held: list[tuple[Route, APIResponse]] = []  # the answer fetched now, delivered later
+    page.route(re.compile(r"/api/v1/cart$"), lambda route: held.append((route, route.fetch())))
+    with page.expect_request(re.compile(r"/api/v1/cart$")):  # the shop's GET, held back
+        page.click("#nav a[data-section=shop]")
+    products = httpx.get(
+        f"{server.url}/api/v1/products", params={"limit": 12}, headers={"X-Market": "us"}
+    ).json()["items"]
+    [(product, _, _)] = first_buyable(products, 1)
+    with page.expect_response(re.compile(r"/api/v1/cart/items$")):
+        page.click(f'li.product[data-product-id="{product}"] button.primary')
+    expect(page.locator("#cart-lines > li")).to_have_count(1)
+    route, empty_cart = held[0]
+    route.fulfill(response=empty_cart)  # the cart as it was before the add arrives now
+    expect(page.locator("#main h1")).to_be_focused()  # the shop finished loading, GET included
+    expect(page.locator("#cart-lines > li")).to_have_count(1)
     assert problems == []

@@ -110,9 +110,23 @@ async function loadProducts(reset) {
 
 // ---------------------------------------------------------------- cart
 
+// Cart calls in the order asked: an answer arriving after a newer one was shown is stale
+// (a slow GET /cart of the page's first load must not hide what "Add to cart" just did).
+let cartAsked = 0;
+let cartShown = 0;
+
+/** A cart call whose answer (the whole cart) is shown, unless a newer answer already is. */
+async function cartCall(method, path, body) {
+  const mine = ++cartAsked;
+  const cart = await api(method, path, body === undefined ? {} : { body });
+  if (mine < cartShown) return;
+  cartShown = mine;
+  renderCart(cart);
+}
+
 async function addToCart(skuId, quantity) {
   if (!requireSignIn()) return;
-  renderCart(await api("POST", "/cart/items", { body: { sku_id: skuId, quantity } }));
+  await cartCall("POST", "/cart/items", { sku_id: skuId, quantity });
   notice(t("Added to your cart."));
 }
 
@@ -121,7 +135,7 @@ function cartLine(line) {
   quantity.addEventListener("change", () =>
     run(quantity, async () => {
       try {
-        renderCart(await api("PUT", `/cart/items/${line.id}`, { body: { quantity: Number(quantity.value) } }));
+        await cartCall("PUT", `/cart/items/${line.id}`, { quantity: Number(quantity.value) });
       } catch (err) {
         quantity.value = line.quantity;
         throw err;
@@ -133,7 +147,7 @@ function cartLine(line) {
     class: "ghost small",
     text: t("Remove"),
     "aria-label": t("Remove {name}", { name: line.product_name }),
-    onclick: () => run(remove, async () => renderCart(await api("DELETE", `/cart/items/${line.id}`))),
+    onclick: () => run(remove, () => cartCall("DELETE", `/cart/items/${line.id}`)),
   });
   return el(
     "li",
@@ -196,7 +210,7 @@ function wishlistItem(item, product) {
     onclick: () =>
       run(move, async () => {
         const skuId = select ? Number(select.value) : forSale[0].id;
-        renderCart(await api("POST", `/wishlist/items/${item.id}/move-to-cart`, { body: { sku_id: skuId, quantity: 1 } }));
+        await cartCall("POST", `/wishlist/items/${item.id}/move-to-cart`, { sku_id: skuId, quantity: 1 });
         notice(t("{name} moved to your cart.", { name: item.product_name }));
         await loadWishlist();
       }),
@@ -359,7 +373,7 @@ function mount(root) {
       el("ul", { id: "cart-lines", class: "lines" }),
       el("p", { id: "cart-empty", class: "muted", text: t("Your cart is empty.") }),
       el("div", { class: "total" }, el("span", {}, t("Subtotal"), " ", el("small", { id: "cart-count" })), el("strong", { id: "cart-subtotal" })),
-      el("button", { id: "cart-clear", type: "button", class: "ghost danger", text: t("Empty cart"), onclick: (e) => run(e.target, async () => renderCart(await api("DELETE", "/cart"))) }),
+      el("button", { id: "cart-clear", type: "button", class: "ghost danger", text: t("Empty cart"), onclick: (e) => run(e.target, () => cartCall("DELETE", "/cart")) }),
     ),
     el("section", { id: "checkout", class: "card", "aria-labelledby": "checkout-title", hidden: true }, el("h2", { id: "checkout-title", text: t("Check out") }), el("div", { id: "checkout-body" })),
     el(
@@ -373,7 +387,7 @@ function mount(root) {
   root.append(el("h1", { class: "visually-hidden", text: t("Shop") }), el("div", { class: "layout" }, side, catalog));
   const loads = [loadProducts(true)];
   if (signedIn) {
-    loads.push(api("GET", "/cart").then(renderCart), loadWishlist(), renderCheckout());
+    loads.push(cartCall("GET", "/cart"), loadWishlist(), renderCheckout());
   }
   return Promise.all(loads);
 }
