@@ -1,8 +1,9 @@
 """/app's Security section in headless Chromium against the real `keyturn serve`: a customer
 adds an authenticator app from the QR code the page shows (codes computed with pyotp from
 the secret on the page), keeps the recovery codes shown once, signs out and back in with the
-password and the app's code, then with a recovery code, and removes the app after proving
-who they are again."""
+password and the app's code, then with a recovery code, replaces the codes after confirming
+it is them with a recovery code (a wrong app code said in the dialog), and removes the app
+after confirming with the password."""
 
 from __future__ import annotations
 
@@ -165,23 +166,47 @@ def test_a_customer_adds_an_authenticator_app_signs_in_with_it_and_removes_it(
     nav(page, "security")
     expect(page.locator("#codes-left")).to_have_text("9 recovery codes left.")
 
-    # Removing it needs a recent proof: an hour later the page asks for one first.
+    # New codes need a recent proof: an hour later "Confirm it is you" asks for one first,
+    # offering the app's code, the password and a recovery code; a refusal is said inside.
     proven_long_ago(server, user_id)
     page.reload()  # the refresh cookie brings a token that says so
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     expect(page.locator("#main")).to_have_attribute("data-section", "security")
-    page.click("#remove-totp")
-    expect(page.locator("#step-up-form")).to_be_visible()
-    page.click("#step-up-use-password")
-    page.fill("#step-up-input", "not my password at all")
-    page.click("#step-up-confirm")
-    expect(page.locator("#notice")).to_contain_text("That is not right")
-    expect(page.locator("#codes-left")).to_have_text("9 recovery codes left.")  # still on
+    page.click("#new-codes")
+    dialog = page.locator("dialog#stepup")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#stepup-totp")).to_be_visible()
+    expect(page.locator("#stepup-password")).to_be_visible()
+    expect(page.locator("#stepup-send-code")).to_have_count(0)  # no phone on this account
     assert axe_violations(page) == [], "step-up"
-    page.fill("#step-up-input", PASSWORD)
-    page.click("#step-up-confirm")
+    page.fill("#stepup-totp", wrong_code(app))
+    page.press("#stepup-totp", "Enter")
+    expect(page.locator("#stepup-problem")).to_contain_text("The code is not right")
+    expect(dialog).to_be_visible()
+    page.click("#stepup-use-recovery")
+    page.fill("#stepup-recovery", codes[1])
+    page.click("#stepup-recovery-go")
+    expect(dialog).to_have_count(0)
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    new_codes = page.locator("#recovery-codes li").all_inner_texts()
+    assert set(new_codes).isdisjoint(codes)
+    page.click("#codes-saved")
+    expect(page.locator("#codes-left")).to_have_text("10 recovery codes left.")
+
+    # Removing it, an hour later again: a wrong password is said in the dialog, nothing goes.
+    proven_long_ago(server, user_id)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.click("#remove-totp")
+    expect(dialog).to_be_visible()
+    page.fill("#stepup-password", "not my password at all")
+    page.click("#stepup-password-go")
+    expect(page.locator("#stepup-problem")).to_have_text("That password is not right.")
+    expect(page.locator("#codes-left")).to_have_text("10 recovery codes left.")  # still on
+    page.fill("#stepup-password", PASSWORD)
+    page.click("#stepup-password-go")
     expect(page.locator("#mfa-state")).to_have_text("Two-step sign-in is off.")
-    expect(page.locator("#step-up-form")).to_have_count(0)
+    expect(dialog).to_have_count(0)
 
     sign_out(page)
     password_step(page, email)

@@ -1,11 +1,14 @@
-// Step-up (RFC 9470): actions that could take an account over want a recent sign-in. When the
-// API answers 401 insufficient_user_authentication, ask the person to confirm it is them with
-// a method their account has, then retry (docs/passkeys-and-step-up.md).
+// Step-up (RFC 9470), shared by every /app section: actions that could take an account over
+// want a recent sign-in. When the API answers 401 insufficient_user_authentication with the
+// methods this account has, "Confirm it is you" offers each one a page can take (a passkey,
+// an authenticator app's code, the password, a texted code, a recovery code), then the action
+// runs again (docs/passkeys-and-step-up.md, docs/second-factors.md). Apple and Google are for
+// the shop's apps: their web SDKs would need scripts the page's CSP refuses.
 
 import { api, auth, reauthenticate, sendCode, STEP_UP } from "./api.js";
 import { el, errorText, field, notice } from "./dom.js";
 import { t } from "./i18n.js";
-import { getPasskey } from "./webauthn.js";
+import { getPasskey, passkeysSupported } from "./webauthn.js";
 
 /** Run `action`; if it needs a more recent sign-in, confirm identity once and run it again.
  * Resolves undefined when the person closes the dialog instead. */
@@ -52,8 +55,35 @@ export function confirmIdentity(methods) {
       notice(t("Thank you: confirmed."));
       finish(true);
     };
+    /** A typed proof: its field and button in a small form, so Enter confirms too. `proof`
+     * gets the value as typed (a password's spaces are its own). */
+    const typed = (name, label, go, props, proof, hidden = false) => {
+      const value = input({ id: `stepup-${name}`, name, ...props });
+      const button = el("button", { type: "submit", id: `stepup-${name}-go`, text: go });
+      const node = el("form", { class: "stack", novalidate: true, hidden, "aria-label": go }, field(label, value), button);
+      node.addEventListener("submit", (event) => {
+        event.preventDefault();
+        attempt(button, () => proved(proof(value.value)));
+      });
+      return { node, value };
+    };
+    /** A button that shows its form (after sending a code, or when asked for). */
+    const revealing = (id, text, form, { link = false, before = async () => {} } = {}) =>
+      el("button", {
+        type: "button",
+        class: link ? "link" : null,
+        id,
+        text,
+        onclick: (e) =>
+          attempt(e.currentTarget, async () => {
+            await before();
+            form.node.hidden = false;
+            form.value.focus();
+          }),
+      });
+
     const parts = [];
-    if (methods.includes("passkey")) {
+    if (methods.includes("passkey") && passkeysSupported()) {
       parts.push(
         el("button", {
           type: "button",
@@ -69,51 +99,50 @@ export function confirmIdentity(methods) {
         }),
       );
     }
-    if (methods.includes("password")) {
-      const password = input({ id: "stepup-password", type: "password", autocomplete: "current-password", maxlength: 1024 });
-      parts.push(
-        el(
-          "div",
-          { class: "stack" },
-          field(t("Password"), password),
-          el("button", {
-            type: "button",
-            id: "stepup-password-go",
-            text: t("Confirm with password"),
-            onclick: (e) => attempt(e.currentTarget, () => proved({ method: "password", password: password.value })),
-          }),
-        ),
+    if (methods.includes("totp")) {
+      const app = typed(
+        "totp",
+        t("Authenticator code"),
+        t("Confirm with the app's code"),
+        { inputmode: "numeric", autocomplete: "one-time-code", pattern: "\\d{6}", maxlength: 6 },
+        (code) => ({ method: "totp", code: code.trim() }),
       );
+      parts.push(app.node);
+    }
+    if (methods.includes("password")) {
+      const password = typed(
+        "password",
+        t("Password"),
+        t("Confirm with password"),
+        { type: "password", autocomplete: "current-password", maxlength: 1024 },
+        (password) => ({ method: "password", password }),
+      );
+      parts.push(password.node);
     }
     if (methods.includes("sms") && auth.user?.phone_number) {
-      const code = input({ id: "stepup-code", inputmode: "numeric", autocomplete: "one-time-code", pattern: "\\d{4,8}", maxlength: 8, hidden: true });
-      const confirm = el("button", {
-        type: "button",
-        id: "stepup-code-go",
-        hidden: true,
-        text: t("Confirm with the code"),
-        onclick: (e) => attempt(e.currentTarget, () => proved({ method: "sms", verification_code: code.value.trim() })),
-      });
-      parts.push(
-        el(
-          "div",
-          { class: "stack" },
-          el("button", {
-            type: "button",
-            id: "stepup-send-code",
-            text: t("Text a code to {phone}", { phone: auth.user.phone_number }),
-            onclick: (e) =>
-              attempt(e.currentTarget, async () => {
-                await sendCode(auth.user.phone_number);
-                code.hidden = false;
-                confirm.hidden = false;
-                code.focus();
-              }),
-          }),
-          code,
-          confirm,
-        ),
+      const phone = auth.user.phone_number;
+      const code = typed(
+        "code",
+        t("Code"),
+        t("Confirm with the code"),
+        { inputmode: "numeric", autocomplete: "one-time-code", pattern: "\\d{4,8}", maxlength: 8 },
+        (code) => ({ method: "sms", verification_code: code.trim() }),
+        true,
       );
+      parts.push(
+        el("div", { class: "stack" }, revealing("stepup-send-code", t("Text a code to {phone}", { phone }), code, { before: () => sendCode(phone) }), code.node),
+      );
+    }
+    if (methods.includes("recovery_code")) {
+      const recovery = typed(
+        "recovery",
+        t("Recovery code"),
+        t("Confirm with a recovery code"),
+        { autocomplete: "off", autocapitalize: "none", spellcheck: "false", maxlength: 40 },
+        (code) => ({ method: "recovery_code", recovery_code: code.trim() }),
+        true,
+      );
+      parts.push(el("div", { class: "stack" }, revealing("stepup-use-recovery", t("Use a recovery code instead"), recovery, { link: true }), recovery.node));
     }
     const dialog = el(
       "dialog",
