@@ -299,3 +299,33 @@ def sign_in_works(server: LiveServer, email: str, password: str) -> bool:
         f"{server.url}/api/v1/auth/login", json=body, headers={"X-Market": "us"}, timeout=10
     )
     return answer.status_code == 200
+
+
+def test_a_page_opened_at_127_0_0_1_moves_to_localhost_where_passkeys_work(
+    server: LiveServer, browser: Browser
+) -> None:
+    """The README's address is http://127.0.0.1:8000/app, but passkeys never belong to an IP
+    address: with the RP id `localhost` the page moves itself there before signing anything
+    in (the server's answer at 127.0.0.1 stays the page, 200), and passkeys then work."""
+    assert server.url.startswith("http://127.0.0.1:")
+    served = httpx.get(f"{server.url}/app", timeout=10)
+    assert served.status_code == 200 and served.text.startswith("<!doctype html>")
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    add_virtual_authenticator(page.context, page)
+
+    page.goto(f"{server.url}/app#/signin")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    assert page.url == page_url(server) + "#/signin"  # the same address, on localhost
+    page.select_option("#market", "us")
+    page.select_option("#lang", "en")
+    phone = new_phone()
+    phone_sign_in(page, server, phone)
+    page.click("#nav a[data-section=passkeys]")
+    expect(page.locator("#no-passkeys")).to_be_visible()
+    with page.expect_response(re.compile(r"/api/v1/profile/passkeys$")) as added:
+        page.click("#add-passkey")
+    assert added.value.status == 201, added.value.text()
+    expect(page.locator("#passkey-list > li")).to_have_count(1)
+    assert page.url.startswith(page_url(server))
+    assert problems == []

@@ -1,7 +1,7 @@
 // The /admin console for shop staff. Each section is one module under admin/ that registers
 // itself with the router; this file wires the header, the sign-in and the warnings.
 
-import { api, auth, logout, refresh, watchSession } from "./api.js";
+import { api, auth, logout, movedToPasskeyHost, refresh, watchSession } from "./api.js";
 import { $, el, notice, run } from "./dom.js";
 import { initialLang, lang, setLang, t } from "./i18n.js";
 import { go, parse, register, show, start } from "./router.js";
@@ -76,6 +76,8 @@ auth.onSignedOut((reason) => {
 });
 
 async function boot() {
+  chooseMarket(localStorage.getItem(MARKET_KEY));
+  if (await movedToPasskeyHost()) return; // one host for /app and /admin: see api.js
   $("market").addEventListener("change", () => chooseMarket($("market").value));
   $("lang").addEventListener("change", () => {
     setLang($("lang").value, { remember: true });
@@ -83,7 +85,6 @@ async function boot() {
   });
   $("notice-close").addEventListener("click", () => ($("notice").hidden = true));
   $("logout").addEventListener("click", (e) => run(e.currentTarget, () => logout("current")));
-  chooseMarket(localStorage.getItem(MARKET_KEY));
   setLang(initialLang(auth.market));
   $("lang").value = lang();
   start(() => (auth.signedIn ? "users" : "signin"));

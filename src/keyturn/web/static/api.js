@@ -274,10 +274,33 @@ export async function register(email, password, fullName, deviceName) {
   return tokens;
 }
 
+/** Request options for a passkey sign-in: a fresh challenge, and `rpId`, the domain this
+ * server's passkeys belong to. */
+export function passkeyLoginOptions() {
+  return send("POST", "/auth/passkeys/login/options", { bearer: false });
+}
+
+/**
+ * Passkeys belong to a domain (the RP ID), never to an IP address, and the refresh cookie and
+ * the remembered market and language to the host that set them. A page opened at 127.0.0.1 or
+ * [::1] while the RP ID is `localhost` (the development default) moves to the same address on
+ * localhost, before anything is signed in; true when it is leaving. The RP ID comes with the
+ * passkey sign-in options (what the sign-in card asks for anyway).
+ */
+export async function movedToPasskeyHost() {
+  if (!["127.0.0.1", "[::1]"].includes(location.hostname)) return false;
+  const options = await passkeyLoginOptions().catch(() => null);
+  if (options?.rpId !== "localhost") return false;
+  const there = new URL(location.href);
+  there.hostname = "localhost";
+  location.replace(there.href);
+  return true;
+}
+
 /** Sign in with a passkey alone. `conditional`: offered as autofill, resolving only when the
  * person picks one (null if the request was cancelled). */
 export async function passkeySignIn({ conditional = false, deviceName } = {}) {
-  const options = await send("POST", "/auth/passkeys/login/options", { bearer: false });
+  const options = await passkeyLoginOptions();
   const credential = await getPasskey(options, { conditional });
   if (!credential) return null;
   const tokens = await send("POST", "/auth/passkeys/login", {

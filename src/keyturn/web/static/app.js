@@ -1,7 +1,7 @@
 // The /app page: a customer's shop and account. Each section is one module under app/
 // that registers itself with the router; this file wires the header and starts the page.
 
-import { auth, logout, refresh, watchSession } from "./api.js";
+import { auth, logout, movedToPasskeyHost, refresh, watchSession } from "./api.js";
 import { $, notice, run } from "./dom.js";
 import { initialLang, lang, LANGUAGES, setLang, t } from "./i18n.js";
 import { go, parse, show, start } from "./router.js";
@@ -69,10 +69,11 @@ function wire() {
 }
 
 async function boot() {
-  wire();
   const route = parse(location.hash);
   const linkMarket = route.id === "reset" ? route.query.get("market") : null;
   chooseMarket(linkMarket || localStorage.getItem(MARKET_KEY));
+  if (await movedToPasskeyHost()) return;
+  wire();
   setLang(initialLang(auth.market));
   $("lang").value = lang();
   registerSignIn(signedIn);
