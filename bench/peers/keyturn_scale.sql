@@ -12,8 +12,10 @@ SELECT '+1999' || lpad(g::text, 8, '0'), 'customer', true, true, false, 'us', 'e
        now(), now()
 FROM generate_series(1, :total - (SELECT count(*) FROM users)) AS g;
 
-INSERT INTO sessions (id, user_id, auth_method, created_at, last_seen_at, expires_at)
-SELECT md5('seed-session-' || u.id), u.id, 'phone', now(), now(), now() + interval '30 days'
+INSERT INTO sessions (id, user_id, auth_method, created_at, last_seen_at, expires_at,
+                      auth_time, amr)
+SELECT md5('seed-session-' || u.id), u.id, 'phone', now(), now(), now() + interval '30 days',
+       now(), 'sms'
 FROM users u WHERE u.id > (SELECT last_id FROM seed_start);
 
 INSERT INTO carts (user_id, created_at)
