@@ -16,11 +16,7 @@ are refused before `exp` — JWKS only, following the revocation feed
 docs/verifying-tokens-in-other-services.md.
 """
 
-import asyncio
-import base64
-import binascii
 import logging
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,10 +26,10 @@ from typing import Annotated, Any
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from keyturn.jwks_cache import JwksCache, JwksUnavailable
 from keyturn.revocation_feed import FeedStale, RevocationFeed
 
 __all__ = [
@@ -48,8 +44,6 @@ __all__ = [
 ALGORITHMS = ["EdDSA"]
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub", "sid", "mkt", "role"]
 LEEWAY = 5  # seconds of clock skew tolerated on exp/nbf
-UNKNOWN_KID_COOLDOWN = 30.0  # seconds between JWKS fetches forced by an unknown kid
-FAILURE_BACKOFF = 5.0  # seconds before a failed JWKS fetch is tried again
 MAX_TOKEN_LENGTH = 4096
 
 log = logging.getLogger("keyturn.client")
@@ -130,13 +124,9 @@ class KeyturnVerifier:
         self._own_client = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
         self._clock = clock
-        self._keys: dict[str, Ed25519PublicKey] = {}
-        self._fetched_at = -math.inf  # last successful JWKS fetch
-        self._next_forced = -math.inf  # no fetch for an unknown kid before this
-        self._retry_at = -math.inf  # no fetch at all before this (after a failure)
-        self._last_fetch_failed = False
-        self._generation = 0  # bumped by every fetch attempt, so waiters do not repeat it
-        self._lock = asyncio.Lock()
+        self._jwks = JwksCache(
+            self.base_url, self._http, ttl=jwks_ttl, max_stale=jwks_max_stale, clock=clock
+        )
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -162,7 +152,14 @@ class KeyturnVerifier:
             raise InvalidToken("Invalid access token.")
         if not isinstance(kid, str) or not 0 < len(kid) <= 200:
             raise InvalidToken("Invalid access token.")
-        key = await self._key(kid)
+        try:
+            key = await self._jwks.key(kid)
+        except JwksUnavailable:
+            raise KeyturnUnavailable(
+                "Cannot verify access tokens right now; retry shortly."
+            ) from None
+        if key is None:
+            raise InvalidToken("Invalid access token.")
         try:
             claims = jwt.decode(
                 token,
@@ -223,55 +220,6 @@ class KeyturnVerifier:
 
         return require_user
 
-    # JWKS -------------------------------------------------------------------------------------
-
-    async def _key(self, kid: str) -> Ed25519PublicKey:
-        now = self._clock()
-        if now >= self._retry_at:
-            if now - self._fetched_at >= self.jwks_ttl:
-                await self._refetch(self._generation, forced=False)
-            elif kid not in self._keys and now >= self._next_forced:
-                await self._refetch(self._generation, forced=True)
-        key = self._keys.get(kid)
-        age = self._clock() - self._fetched_at
-        if age > self.jwks_ttl + self.jwks_max_stale:
-            raise KeyturnUnavailable("Cannot verify access tokens right now; retry shortly.")
-        if key is None and self._last_fetch_failed:  # perhaps a new key we could not learn
-            raise KeyturnUnavailable("Cannot verify access tokens right now; retry shortly.")
-        if key is None:
-            raise InvalidToken("Invalid access token.")
-        return key
-
-    async def _refetch(self, generation: int, *, forced: bool) -> None:
-        """One fetch at a time; whoever waited for it uses its result instead of fetching."""
-        async with self._lock:
-            if generation != self._generation:
-                return
-            self._generation += 1
-            if forced:
-                self._next_forced = self._clock() + UNKNOWN_KID_COOLDOWN
-            try:
-                self._keys = await self._fetch_jwks()
-                self._fetched_at = self._clock()
-                self._last_fetch_failed = False
-            except (httpx.HTTPError, ValueError) as exc:
-                self._last_fetch_failed = True
-                self._retry_at = self._clock() + FAILURE_BACKOFF
-                log.warning("keyturn JWKS fetch failed: %s", type(exc).__name__)
-
-    async def _fetch_jwks(self) -> dict[str, Ed25519PublicKey]:
-        response = await self._http.get(f"{self.base_url}/.well-known/jwks.json")
-        response.raise_for_status()
-        document = response.json()
-        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-            raise ValueError("not a JWKS document")
-        keys = {}
-        for jwk in document["keys"]:
-            parsed = _ed25519(jwk)
-            if parsed is not None:
-                keys[jwk["kid"]] = parsed
-        return keys
-
     # Introspection ----------------------------------------------------------------------------
 
     async def _introspect(self, token: str, verified: VerifiedToken) -> VerifiedToken:
@@ -315,21 +263,3 @@ def _text(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError("claim is not a string")
     return value
-
-
-def _ed25519(jwk: Any) -> Ed25519PublicKey | None:
-    """An Ed25519 signing key from one JWKS entry, or None for anything else."""
-    if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
-        return None
-    if (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519"):
-        return None
-    if jwk.get("alg", "EdDSA") != "EdDSA" or jwk.get("use", "sig") != "sig":
-        return None
-    x = jwk.get("x")
-    if not isinstance(x, str):
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
-        return Ed25519PublicKey.from_public_bytes(raw)
-    except (binascii.Error, ValueError):
-        return None
