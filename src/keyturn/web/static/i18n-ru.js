@@ -362,7 +362,6 @@ export default {
   "Send delivery {id} again": "Отправить доставку {id} снова",
   "It will be sent again now.": "Сейчас будет отправлено снова.",
   "Turn off": "Выключить",
-  "Turn on": "Включить",
   "Endpoint turned off: nothing is sent to it.": "Адрес выключен: на него ничего не отправляется.",
   "Endpoint turned on.": "Адрес включён.",
   "Rotate secret": "Сменить секрет",
