@@ -14,6 +14,17 @@ async def test_health_and_index_answer(client: httpx.AsyncClient) -> None:
     assert index["links"]["docs"] == "/docs"
 
 
+async def test_index_names_the_apple_and_google_sign_ins_configured_here(
+    client: httpx.AsyncClient, make_settings
+) -> None:
+    assert (await client.get("/")).json()["oauth_providers"] == []
+    app = create_app(make_settings(oauth={"google_client_ids": ["web.apps.example"]}))
+    async with http_client(app) as google_only:
+        index = (await google_only.get("/")).json()
+    await app.state.databases.dispose()
+    assert index["oauth_providers"] == ["google"]
+
+
 async def test_ready_when_every_dependency_answers(client: httpx.AsyncClient) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200

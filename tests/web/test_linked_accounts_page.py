@@ -1,7 +1,7 @@
 """Linked Apple and Google accounts in /app (docs/social-sign-in.md), against `keyturn serve`
 configured for the local fake Apple and Google: the person sees which are linked and unlinks
 one after confirming it is them; the last way in is refused in words, until a passkey is
-added."""
+added. A server with neither Apple nor Google configured has no such section."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, providers: FakeProviders
 ) -> Iterator[LiveServer]:
     live = start_server(tmp_path_factory.mktemp("web-linked"), **server_env(providers))
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def server_without_providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = start_server(tmp_path_factory.mktemp("web-no-oauth"))
     yield live
     live.stop()
 
@@ -87,6 +94,7 @@ def test_a_customer_sees_their_apple_and_google_accounts_and_unlinks_one(
     open_app(page, server, "en")
     page.select_option("#market", "us")
     phone_sign_in(page, server, phone)
+    expect(page.locator("#nav a[data-section=linked]")).to_have_text("Linked accounts")
     page.click("#nav a[data-section=linked]")
     google_line = page.locator('#linked-list > li[data-provider="google"]')
     apple_line = page.locator('#linked-list > li[data-provider="apple"]')
@@ -158,4 +166,28 @@ def test_the_only_way_in_is_not_unlinked_until_a_passkey_is_added_in_russian(
     expect(page.locator("#no-linked")).to_have_text("Аккаунты Apple и Google не привязаны.")
     assert identities(server, bearer) == []
     assert axe_violations(page) == []
+    assert problems == []
+
+
+def test_without_apple_or_google_sign_in_there_is_no_linked_accounts_section(
+    server_without_providers: LiveServer, browser: Browser
+) -> None:
+    server = server_without_providers
+    assert httpx.get(f"{server.url}/").json()["oauth_providers"] == []
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    open_app(page, server, "en")
+    page.select_option("#market", "us")
+    phone_sign_in(page, server, new_phone())
+    # The signed-in menu has its other account sections, and no "Linked accounts".
+    expect(page.locator("#nav a[data-section=passkeys]")).to_be_visible()
+    expect(page.locator("#nav a[data-section=privacy]")).to_be_visible()
+    expect(page.locator("#nav a[data-section=linked]")).to_have_count(0)
+    expect(page.locator("#nav")).not_to_contain_text("Linked accounts")
+    # A link to it from elsewhere lands on the shop instead of an empty section.
+    page.click("#nav a[data-section=passkeys]")
+    expect(page.locator("#main")).to_have_attribute("data-section", "passkeys")
+    page.evaluate("location.hash = '#/linked'")
+    expect(page.locator("#main")).to_have_attribute("data-section", "shop")
+    expect(page.locator("#linked")).to_have_count(0)
     assert problems == []

@@ -12,8 +12,13 @@ from keyturn.system import service
 router = APIRouter(tags=["system"])
 
 
-@router.get("/", summary="Service name, version and links")
-async def index() -> dict[str, object]:
+@router.get(
+    "/",
+    summary="Service name, version and links",
+    description="`oauth_providers`: the Apple/Google sign-ins configured here (a provider "
+    "with client ids), so a page or an app offers only those (docs/social-sign-in.md).",
+)
+async def index(settings: SettingsDep) -> dict[str, object]:
     return {
         "name": "keyturn",
         "version": __version__,
@@ -26,6 +31,7 @@ async def index() -> dict[str, object]:
             "metrics": "/metrics",
             "jwks": "/.well-known/jwks.json",
         },
+        "oauth_providers": [p for p in ("apple", "google") if settings.oauth.client_ids(p)],
     }
 
 

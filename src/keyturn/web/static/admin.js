@@ -87,7 +87,7 @@ async function boot() {
   $("logout").addEventListener("click", (e) => run(e.currentTarget, () => logout("current")));
   setLang(initialLang(auth.market));
   $("lang").value = lang();
-  start(() => (auth.signedIn ? "users" : "signin"));
+  await start(() => (auth.signedIn ? "users" : "signin"));
   if (await refresh()) {
     if (auth.user.role === "admin") watchSession();
     else await logout("current");

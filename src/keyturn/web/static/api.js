@@ -274,6 +274,14 @@ export async function register(email, password, fullName, deviceName) {
   return tokens;
 }
 
+/** The service index (`GET /`, outside /api/v1): `oauth_providers` names the Apple/Google
+ * sign-ins configured here. */
+export async function serviceIndex() {
+  const response = await fetch("/", { headers: { Accept: "application/json" }, cache: "no-store" });
+  if (!response.ok) throw new ApiError(response.status, null);
+  return response.json();
+}
+
 /** Request options for a passkey sign-in: a fresh challenge, and `rpId`, the domain this
  * server's passkeys belong to. */
 export function passkeyLoginOptions() {

@@ -77,7 +77,7 @@ async function boot() {
   setLang(initialLang(auth.market));
   $("lang").value = lang();
   registerSignIn(signedIn);
-  start(() => (auth.signedIn ? "shop" : "signin"));
+  await start(() => (auth.signedIn ? "shop" : "signin"));
   // A reload keeps you signed in through the HttpOnly refresh cookie, if there is one.
   if (!linkMarket && (await refresh())) {
     renderHeader();

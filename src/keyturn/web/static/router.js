@@ -16,7 +16,9 @@ let shown = 0; // counts show() calls: a mount overtaken by a newer one is no lo
 
 /**
  * section: {id, label, mount(root, route), nav?: true, order?: number (menu position),
- * signedIn?: true (only when signed in) | false (only when signed out) | undefined (always)}
+ * signedIn?: true (only when signed in) | false (only when signed out) | undefined (always),
+ * prepare?: async () => void (run once by start(), before the first show),
+ * offered?: () => boolean (false: this server does not offer it; neither menu nor route)}
  */
 export function register(section) {
   sections.set(section.id, section);
@@ -31,6 +33,7 @@ export function parse(hash) {
 
 function allowed(section) {
   if (!section) return false;
+  if (section.offered && !section.offered()) return false;
   if (section.signedIn === true) return auth.signedIn;
   if (section.signedIn === false) return !auth.signedIn;
   return true;
@@ -92,8 +95,10 @@ export async function show({ focus = true } = {}) {
   if (focus && mine === shown) focusHeading(root);
 }
 
-/** Start routing; `chooseFallback()` names the section to show when the address names none. */
-export function start(chooseFallback) {
+/** Start routing; `chooseFallback()` names the section to show when the address names none.
+ * Resolves once every section's `prepare()` has finished. */
+export async function start(chooseFallback) {
   fallback = chooseFallback;
   window.addEventListener("hashchange", () => show());
+  await Promise.all([...sections.values()].map((s) => s.prepare?.()));
 }

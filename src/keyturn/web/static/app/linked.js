@@ -1,8 +1,9 @@
 // Your Apple and Google accounts linked to this one (docs/social-sign-in.md): see them,
 // unlink one (a recent sign-in wanted, stepup.js; never the last way in). Linking needs the
-// provider's id_token from its SDK, which the shop's iOS and Android apps have.
+// provider's id_token from its SDK, which the shop's iOS and Android apps have. Shown only
+// when this server has Apple or Google sign-in configured (`oauth_providers` of `GET /`).
 
-import { api } from "../api.js";
+import { api, serviceIndex } from "../api.js";
 import { $, button, el, notice, when } from "../dom.js";
 import { t } from "../i18n.js";
 import { register } from "../router.js";
@@ -54,4 +55,19 @@ async function mount(root) {
   await renderLinked();
 }
 
-register({ id: "linked", label: "Linked accounts", nav: true, order: 46, signedIn: true, mount });
+let configured = [];
+
+async function prepare() {
+  configured = (await serviceIndex().catch(() => null))?.oauth_providers ?? [];
+}
+
+register({
+  id: "linked",
+  label: "Linked accounts",
+  nav: true,
+  order: 46,
+  signedIn: true,
+  prepare,
+  offered: () => configured.length > 0,
+  mount,
+});
