@@ -11,9 +11,12 @@ import bcrypt
 import pytest
 from sqlalchemy import select
 
+from keyturn.app import create_app
 from keyturn.events.models import Event
+from keyturn.notices.messages import KINDS, LANGUAGES
 from keyturn.worker import Worker
 from tests.auth.test_email_proof import answer_proof, claim_email, link_phone, mailed_code
+from tests.conftest import http_client
 from tests.factories import (
     STRONG_PASSWORD,
     add_passkey,
@@ -29,6 +32,7 @@ from tests.factories import (
 )
 from tests.harness.authenticator import SoftAuthenticator
 from tests.harness.oauth_provider import Social
+from tests.harness.smtp import SmtpServer
 from tests.problems import assert_problem
 
 US = {"X-Market": "us"}
@@ -68,6 +72,7 @@ async def test_sign_in_from_a_new_device_sends_a_notice_with_a_working_link(clie
     await worker.run_until_idle()
     (notice,) = await notices_to(client, phone)
     assert notice["channel"] == "sms" and "Work laptop" in notice["body"]
+    assert "remove" not in notice["body"]  # the link only signs out: nothing was added
     token = notice["token"]
     assert token and f"token={token}" in notice["body"]
 
@@ -274,6 +279,7 @@ async def test_linking_and_unlinking_google_is_told_and_its_link_secures_the_acc
     await worker.run_until_idle()
     (notice,) = await notices_to(client, email)
     assert "Your Google account was linked to your account" in notice["body"]
+    assert "it unlinks this Google account from yours" in notice["body"]
 
     # Not the owner: the link in the notice ends the session that linked it, and the link.
     secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
@@ -334,6 +340,7 @@ async def test_this_wasnt_me_removes_the_attackers_passkey(app, client, worker) 
     passkey = await add_passkey(client, stolen, attackers, name="Not mine")
     await worker.run_until_idle()
     (notice,) = await notices_to(client, email)
+    assert "it removes this passkey from your account, signs your account out" in notice["body"]
 
     secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
     assert secured.status_code == 200, secured.text
@@ -361,7 +368,7 @@ async def test_this_wasnt_me_removes_the_attackers_authenticator_app(app, client
     await enrol_totp(client, stolen)  # would lock the owner out of her own sign-in
     await worker.run_until_idle()
     (notice,) = await notices_to(client, email)
-    assert "authenticator app" in notice["body"]
+    assert "it removes this authenticator app and its recovery codes" in notice["body"]
 
     secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
     assert secured.status_code == 200, secured.text
@@ -401,3 +408,68 @@ async def test_this_wasnt_me_still_ends_the_sessions_when_the_way_in_is_gone(
     assert secured.json()["sessions_revoked"] == 1
     assert await profile_status(client, token) == 401
     assert [p["reason"] for _, p in await events_of(app, "passkey.removed")] == ["removed_by_user"]
+
+
+def test_every_notice_kind_has_its_text_in_every_language() -> None:
+    assert {kind: sorted(texts) for kind, texts in KINDS.items()} == {
+        kind: sorted(LANGUAGES) for kind in KINDS
+    }
+    assert {"recovery_code_used", "recovery_codes_replaced"} <= set(KINDS)
+
+
+async def test_a_used_recovery_code_is_mailed_with_the_codes_left_and_its_link_works(
+    make_settings, tmp_path
+) -> None:
+    smtp = SmtpServer(tmp_path).start()
+    settings = make_settings(email=smtp.settings())
+    app = create_app(settings)
+    try:
+        async with http_client(app) as client:
+            worker = Worker(settings, app.state.databases)
+            email = new_email()
+            person = await register(client, email)
+            _, codes = await enrol_totp(client, person["access_token"])
+            asked = (await login(client, email)).json()
+            signed = await client.post(
+                "/api/v1/auth/mfa/verify",
+                json={"mfa_token": asked["mfa_token"], "recovery_code": codes[0]},
+                headers=US,
+            )
+            assert signed.status_code == 200, signed.text
+            await worker.run_until_idle()
+            await smtp.wait_for(2)
+            (mail,) = [m for m in smtp.inbox.messages if m["Subject"] == "A recovery code was used"]
+            assert mail["To"] == email
+            body = mail.get_payload(decode=True).decode()
+            assert "One of your recovery codes was used to sign in or confirm it was you" in body
+            assert "Recovery codes left: 9." in body
+            assert "it signs your account out everywhere" in body
+            found = re.search(r"token=([a-z]{2,8}\.[A-Za-z0-9_-]{43})", body)
+            assert found, body
+
+            # Not the owner: the link ends the session the code opened, and the others.
+            secured = await client.post("/api/v1/auth/wasnt-me", json={"token": found.group(1)})
+            assert secured.status_code == 200, secured.text
+            assert secured.json()["sessions_revoked"] == 2
+            assert await profile_status(client, signed.json()["access_token"]) == 401
+    finally:
+        smtp.stop()
+        await app.state.databases.dispose()
+
+
+async def test_new_recovery_codes_are_told_in_the_markets_language(client, worker) -> None:
+    email = new_email()
+    person = await register(client, email, market="kg")
+    token = person["access_token"]
+    await enrol_totp(client, token, market="kg")
+    replaced = await client.post("/api/v1/profile/mfa/recovery-codes", headers=auth(token, "kg"))
+    assert replaced.status_code == 200, replaced.text
+    await worker.run_until_idle()
+    told = await notices_to(client, email, "kg")
+    (notice,) = [n for n in told if "Для вашего аккаунта созданы новые" in n["body"]]
+    assert "Для вашего аккаунта созданы новые резервные коды" in notice["body"]
+    assert "старые больше не действуют" in notice["body"]
+    assert "все сеансы вашего аккаунта будут завершены" in notice["body"]
+    added = next(n for n in told if n is not notice)
+    removes_the_app = "приложение-аутентификатор и его резервные коды будут удалены"  # noqa: RUF001
+    assert removes_the_app in added["body"]

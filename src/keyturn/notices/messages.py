@@ -9,8 +9,8 @@ from typing import Any
 
 LANGUAGES = ("en", "ru")
 
-# kind → language → (subject, what happened). `{device}`, `{at}`, `{address}`, `{provider}`
-# come from the notice's details; a missing one reads as "?".
+# kind → language → (subject, what happened). `{device}`, `{at}`, `{address}`, `{provider}`,
+# `{remaining}` come from the notice's details; a missing one reads as "?".
 KINDS: dict[str, dict[str, tuple[str, str]]] = {
     "new_device": {
         "en": (
@@ -97,21 +97,87 @@ KINDS: dict[str, dict[str, tuple[str, str]]] = {
             "Из вашего аккаунта удалён второй шаг входа ({device}) {at}.",
         ),
     },
+    "recovery_code_used": {
+        "en": (
+            "A recovery code was used",
+            "One of your recovery codes was used to sign in or confirm it was you on {at}. "
+            "Recovery codes left: {remaining}.",
+        ),
+        "ru": (
+            "Использован резервный код",
+            "Один из ваших резервных кодов использован для входа или подтверждения личности "
+            "{at}. Осталось резервных кодов: {remaining}.",
+        ),
+    },
+    "recovery_codes_replaced": {
+        "en": (
+            "Your recovery codes were replaced",
+            "New recovery codes were made for your account on {at}; the old ones no longer work.",
+        ),
+        "ru": (
+            "Резервные коды заменены",
+            "Для вашего аккаунта созданы новые резервные коды {at}; старые больше не действуют.",
+        ),
+    },
 }
 
 _FRAME = {
     "en": (
         "{what}\n\nIf this was you, there is nothing to do.\n\nIf it wasn't you, open this link "
-        "within {hours} hours: it signs your account out everywhere, and you sign in again.\n"
-        "{link}\n",
-        "keyturn: {what} Not you? {link}",
+        "within {hours} hours: {effect}\n{link}\n",
+        "keyturn: {what} Not you? {effect}{link}",
     ),
     "ru": (
         "{what}\n\nЕсли это были вы, ничего делать не нужно.\n\nЕсли это были не вы, откройте "
-        "ссылку в течение {hours} ч: все сеансы вашего аккаунта будут завершены, и нужно будет "
-        "войти заново.\n{link}\n",
-        "keyturn: {what} Это не вы? {link}",
+        "ссылку в течение {hours} ч: {effect}\n{link}\n",
+        "keyturn: {what} Это не вы? {effect}{link}",
     ),
+}
+
+# What the link does (`notices.wasnt_me`), for the email and the SMS: it always ends every
+# session; a notice whose details name the way in that was added (`auth.ways_in.remove_added`
+# reads the same keys) also removes that, and says so.
+_SIGN_OUT = {
+    "en": ("it signs your account out everywhere, and you sign in again.", ""),
+    "ru": ("все сеансы вашего аккаунта будут завершены, и нужно будет войти заново.", ""),
+}
+_REMOVE: dict[str, dict[str, tuple[str, str]]] = {
+    "passkey_id": {
+        "en": (
+            "it removes this passkey from your account, signs your account out everywhere, "
+            "and you sign in again.",
+            "This link removes the passkey and signs you out everywhere: ",
+        ),
+        "ru": (
+            "этот ключ доступа будет удалён из вашего аккаунта, все сеансы аккаунта будут "
+            "завершены, и нужно будет войти заново.",
+            "Ссылка удалит ключ доступа и завершит все сеансы: ",
+        ),
+    },
+    "identity_id": {
+        "en": (
+            "it unlinks this {provider} account from yours (it no longer signs you in), signs "
+            "your account out everywhere, and you sign in again.",
+            "This link unlinks {provider} and signs you out everywhere: ",
+        ),
+        "ru": (
+            "аккаунт {provider} будет отвязан от вашего и больше не сможет входить, все сеансы "
+            "аккаунта будут завершены, и нужно будет войти заново.",
+            "Ссылка отвяжет {provider} и завершит все сеансы: ",
+        ),
+    },
+    "factor_id": {
+        "en": (
+            "it removes this authenticator app and its recovery codes from your account, signs "
+            "your account out everywhere, and you sign in again.",
+            "This link removes the app and signs you out everywhere: ",
+        ),
+        "ru": (
+            "это приложение-аутентификатор и его резервные коды будут удалены из вашего "
+            "аккаунта, все сеансы аккаунта будут завершены, и нужно будет войти заново.",
+            "Ссылка удалит приложение и завершит все сеансы: ",
+        ),
+    },
 }
 
 
@@ -135,13 +201,16 @@ def language_of(preferred: str | None) -> str:
 def render(
     kind: str, language: str, details: dict[str, Any], *, at: datetime, link: str, hours: int
 ) -> Text:
-    subject, what = KINDS[kind][language_of(language)]
+    lang = language_of(language)
+    subject, what = KINDS[kind][lang]
     values = _Details({k: str(v) for k, v in details.items() if v is not None})
     values["at"] = at.strftime("%Y-%m-%d %H:%M UTC")
     sentence = what.format_map(values)
-    body, short = _FRAME[language_of(language)]
+    added = next((key for key in _REMOVE if details.get(key) is not None), None)
+    effect, short_effect = (_REMOVE[added] if added else _SIGN_OUT)[lang]
+    body, short = _FRAME[lang]
     return Text(
         subject=subject,
-        body=body.format(what=sentence, hours=hours, link=link),
-        short=short.format(what=sentence, link=link),
+        body=body.format(what=sentence, hours=hours, effect=effect.format_map(values), link=link),
+        short=short.format(what=sentence, effect=short_effect.format_map(values), link=link),
     )

@@ -4,8 +4,6 @@ an administrator's reset. Signing in with them is `second_step`."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -164,7 +162,7 @@ async def replace_recovery_codes(
     audit.record(
         db, "mfa.recovery_codes_replaced", user_id=user.id, session_id=caller.session_id, ip=ip
     )
-    notify_owner(db, user=user, kind="recovery_codes_replaced")
+    notices.queue(db, user=user, kind="recovery_codes_replaced")
     await db.commit()
     return RecoveryCodesOut(
         message="New recovery codes; the old ones no longer work.", recovery_codes=codes
@@ -213,10 +211,4 @@ async def recovery_code_used(db: AsyncSession, *, user: User, ip: str | None) ->
     """Audit and tell the owner that a recovery code was spent, and how many are left."""
     remaining = await recovery.remaining(db, user_id=user.id)
     audit.record(db, "mfa.recovery_code_used", user_id=user.id, ip=ip, remaining=remaining)
-    notify_owner(db, user=user, kind="recovery_code_used", remaining=remaining)
-
-
-def notify_owner(db: AsyncSession, *, user: User, kind: str, **details: Any) -> None:
-    """Recovery-code notices (DESIGN §15): `notices.messages` has no texts for these kinds
-    yet, so nothing is queued; adding and removing the app queue their notices directly."""
-    del db, user, kind, details
+    notices.queue(db, user=user, kind="recovery_code_used", details={"remaining": remaining})
