@@ -306,3 +306,42 @@ def test_the_pages_speak_russian_and_fit_a_phone(server: LiveServer, browser: Br
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     accessible(phone, "admin sign-in in Russian on a phone")
     assert problems == []
+
+
+TOP_BAR = """() => {
+  const box = (e) => e.getBoundingClientRect();
+  const bar = document.querySelector("header.topbar");
+  const parts = [...bar.children].filter((e) => e.offsetParent !== null);
+  const nav = box(document.querySelector("#nav"));
+  return {
+    navTops: [...document.querySelectorAll("#nav li")].map((li) => li.offsetTop),
+    // every part of the bar sits on the nav's line (overlaps it vertically)
+    offLine: parts.filter((e) => box(e).top >= nav.bottom || box(e).bottom <= nav.top)
+      .map((e) => e.className || e.tagName),
+    parts: parts.length,
+    scrollWidth: document.documentElement.scrollWidth,
+  };
+}"""
+
+
+def test_the_staff_top_bar_is_one_line_at_1280_px_in_english_and_russian(
+    server: LiveServer, browser: Browser
+) -> None:
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    staff_sign_in(page, server)
+    expect(page.locator("#nav li")).to_have_count(5)  # users … webhooks
+    for lang, webhooks in (("en", "Webhooks"), ("ru", "Вебхуки")):
+        page.select_option("#lang", lang)
+        expect(page.locator("#nav a[data-section=webhooks]")).to_have_text(webhooks)
+        bar = page.evaluate(TOP_BAR)
+        assert len(set(bar["navTops"])) == 1, (lang, bar)  # every section on one line
+        assert bar["parts"] == 4 and bar["offLine"] == [], (lang, bar)
+        assert bar["scrollWidth"] <= 1280, (lang, bar)
+    # Signed in, the market is the sign-in's: shown beside the person instead of a chooser.
+    expect(page.locator("#market")).to_be_hidden()
+    expect(page.locator(".who-market")).to_have_text("Рынок US")
+    expect(page.locator("#lang")).to_be_visible()
+    accessible(page, "staff top bar in Russian")
+    assert problems == []

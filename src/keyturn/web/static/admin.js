@@ -37,8 +37,16 @@ async function renderWarning() {
 function renderHeader() {
   const user = auth.user;
   $("account").hidden = !user;
+  // Signed in, the market is the sign-in's: named beside the person, not a (disabled) choice,
+  // which keeps the top bar on one line at 1280 px.
   $("market").disabled = Boolean(user);
-  if (user) $("who").textContent = user.email || user.phone_number || `#${user.id}`;
+  $("market-choice").hidden = Boolean(user);
+  if (user) {
+    const name = user.email || user.phone_number || `#${user.id}`;
+    $("who").textContent = name;
+    $("who").title = name; // a long one is cut short on screen
+    $("who-market").textContent = auth.market.toUpperCase();
+  }
   renderWarning();
 }
 
