@@ -9,12 +9,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from keyturn.app import create_app
 from keyturn.auth.models import AppleRevocation
 from keyturn.auth.oauth import revocations
 from keyturn.db import utcnow
 from keyturn.events.models import Event
 from keyturn.orders.models import Order, OrderItem
-from tests.factories import auth, make_admin, sign_in
+from tests.conftest import http_client
+from tests.factories import audit_events, auth, make_admin, sign_in
 from tests.harness.oauth_provider import Social
 from tests.privacy.people import NONCE, US, everything, find_everywhere
 from tests.problems import assert_problem
@@ -155,3 +157,34 @@ async def test_other_services_hear_of_the_deletion_after_its_sessions_end(social
             "by_admin_id": None,
         },
     )
+
+
+async def test_your_address_is_not_kept_when_you_delete_your_account_but_staffs_is(
+    make_settings,
+) -> None:
+    proxy, home, office = "203.0.113.7", "198.51.100.77", "192.0.2.41"  # proxy: the test client
+    app = create_app(make_settings(trusted_proxies=[proxy]))
+    try:
+        async with http_client(app) as client:
+            admin = await make_admin(app, client)
+            from_home = {**US, "X-Forwarded-For": home}
+            person = await sign_in(client, headers=from_home)
+            deleted = await client.delete(
+                "/api/v1/profile", headers={**from_home, **auth(person["access_token"])}
+            )
+            assert deleted.status_code == 204, deleted.text
+            assert await find_everywhere(app, [home]) == []
+            (by_self,) = await audit_events(app, "account.deleted")
+            assert by_self.ip is None and by_self.details["by"] == "self"
+
+            customer = await sign_in(client)
+            by_staff = await client.delete(
+                f"/api/v1/admin/users/{customer['user']['id']}",
+                headers={**auth(admin["access_token"]), "X-Forwarded-For": office},
+            )
+            assert by_staff.status_code == 204, by_staff.text
+            (_, staff) = await audit_events(app, "account.deleted")
+            assert staff.ip == office
+            assert staff.details["by"] == f"admin:{admin['user']['id']}"
+    finally:
+        await app.state.databases.dispose()

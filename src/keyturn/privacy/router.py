@@ -32,9 +32,9 @@ admin_router = APIRouter(prefix="/admin/users", tags=["admin"])
     "removed; revokes Apple's token. The same phone or email may sign up again afterwards "
     "as a new person (docs/privacy.md).",
 )
-async def delete_profile(
-    db: Db, oauth: OAuthDep, storage: StorageDep, caller: StepUp, ip: ClientIp
-) -> None:
+async def delete_profile(db: Db, oauth: OAuthDep, storage: StorageDep, caller: StepUp) -> None:
+    # No client address: an account deleted by its owner is audited without one
+    # (docs/privacy.md); an administrator's deletion records the administrator's.
     await service.delete_account(
         db, oauth, storage, user_id=caller.user_id, session_id=caller.session_id
     )
