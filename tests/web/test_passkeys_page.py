@@ -217,7 +217,6 @@ def test_an_old_sign_in_confirms_it_is_you_before_adding_or_removing_a_passkey(
     dialog = page.locator("dialog#stepup")
     expect(dialog).to_be_visible()
     expect(page.locator("#stepup-passkey")).to_have_count(0)  # no passkey yet: the phone
-    shoot(page, "app-step-up", full_page=False)
     assert axe_violations(page) == []
     page.click("#stepup-send-code")
     expect(page.locator("#stepup-code")).to_be_visible()  # the code is sent: read it now

@@ -25,7 +25,7 @@ from keyturn.sessions.models import Session
 from tests.factories import new_email
 from tests.harness.qr import decode_svg
 from tests.harness.server import LiveServer
-from tests.web.browser import axe_violations, new_page, start_server
+from tests.web.browser import axe_violations, new_page, shoot, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -139,6 +139,7 @@ def test_a_customer_adds_an_authenticator_app_signs_in_with_it_and_removes_it(
     expect(page.locator("#mfa-state")).to_contain_text("Signing in asks for your authenticator")
     expect(page.locator("#codes-left")).to_have_text("10 recovery codes left.")
     expect(page.locator("#recovery-codes")).to_have_count(0)  # shown once
+    shoot(page, "app-security")
 
     # The password is no longer enough: the second step asks for the app's code.
     sign_out(page)
@@ -178,6 +179,7 @@ def test_a_customer_adds_an_authenticator_app_signs_in_with_it_and_removes_it(
     expect(page.locator("#stepup-totp")).to_be_visible()
     expect(page.locator("#stepup-password")).to_be_visible()
     expect(page.locator("#stepup-send-code")).to_have_count(0)  # no phone on this account
+    shoot(page, "app-step-up", full_page=False)  # the one dialog, every proof the account has
     assert axe_violations(page) == [], "step-up"
     page.fill("#stepup-totp", wrong_code(app))
     page.press("#stepup-totp", "Enter")
