@@ -16,12 +16,14 @@ from keyturn import markets
 from keyturn.auth.mfa.cipher import TotpCipher
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.phone.otp import Otp
+from keyturn.auth.signin import SignInContext
 from keyturn.auth.stepup import service as stepup
+from keyturn.auth.throttles import Throttles
 from keyturn.config import Settings
 from keyturn.db import MAX_ID, Databases
 from keyturn.errors import Forbidden, Unauthorized
-from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import live
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims, TokenVerifier
 
@@ -41,9 +43,19 @@ async def get_keyring(request: Request) -> Keyring:
     return keyring
 
 
-async def get_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.limiter
-    return limiter
+async def get_issuer(request: Request) -> TokenIssuer:
+    issuer: TokenIssuer = request.app.state.issuer
+    return issuer
+
+
+async def get_throttles(request: Request) -> Throttles:
+    throttles: Throttles = request.app.state.throttles
+    return throttles
+
+
+async def get_sign_in(request: Request) -> SignInContext:
+    context: SignInContext = request.app.state.sign_in
+    return context
 
 
 async def get_markets(request: Request) -> markets.Markets:
@@ -63,7 +75,11 @@ VerifierDep = Annotated[TokenVerifier, Depends(get_verifier)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DatabasesDep = Annotated[Databases, Depends(get_databases)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
-Limiter = Annotated[RateLimiter, Depends(get_limiter)]
+# Built once in create_app (docs/code-shape.md): what issuing tokens, throttling and ending a
+# sign-in need.
+IssuerDep = Annotated[TokenIssuer, Depends(get_issuer)]
+ThrottlesDep = Annotated[Throttles, Depends(get_throttles)]
+SignInDep = Annotated[SignInContext, Depends(get_sign_in)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from a sign-in or refresh")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -11,7 +11,7 @@ from keyturn.addresses.schemas import AddressRead
 from keyturn.audit import service as audit
 from keyturn.audit.models import AuditEvent
 from keyturn.auth.mfa import service as mfa
-from keyturn.auth.oauth import service as identities
+from keyturn.auth.oauth import manage as identities
 from keyturn.auth.passkeys import manage as passkeys
 from keyturn.auth.passkeys import service as passkey_signin
 from keyturn.cart import service as cart

@@ -20,10 +20,10 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    Limiter,
     OtpDep,
     SettingsDep,
     StepUp,
+    ThrottlesDep,
 )
 from keyturn.users.schemas import UserRead
 
@@ -51,7 +51,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 async def claim_email(
     db: Db,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
     caller: StepUp,
     ip: ClientIp,
@@ -61,7 +61,7 @@ async def claim_email(
     return await email.claim_email(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         otp=otp,
         caller=caller,
         email=body.email,
@@ -86,7 +86,7 @@ async def claim_email(
 async def send_email_proof(
     db: Db,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
     caller: Caller,
     ip: ClientIp,
@@ -95,7 +95,7 @@ async def send_email_proof(
     return await email.send_email_proof(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         otp=otp,
         caller=caller,
         ip=ip,
@@ -133,7 +133,7 @@ async def verify_email(
 async def send_phone_code(
     db: Db,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
     caller: StepUp,
     ip: ClientIp,
@@ -142,7 +142,7 @@ async def send_phone_code(
     return await linking.send_phone_code(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         otp=otp,
         caller=caller,
         raw_phone=body.phone,
@@ -163,7 +163,7 @@ async def send_phone_code(
 async def verify_phone(
     db: Db,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
     caller: StepUp,
     ip: ClientIp,
@@ -172,7 +172,7 @@ async def verify_phone(
     return await linking.verify_phone(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         otp=otp,
         caller=caller,
         raw_phone=body.phone,

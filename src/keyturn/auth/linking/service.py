@@ -14,17 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
-from keyturn.auth.phone import firewall
 from keyturn.auth.phone import service as phone_code
 from keyturn.auth.phone.otp import Otp, WrongCode
 from keyturn.auth.schemas import SendVerificationOut
+from keyturn.auth.throttles import Throttles
 from keyturn.config import Settings
 from keyturn.contacts import normalize_phone
 from keyturn.db import fail
 from keyturn.errors import Conflict, Forbidden
 from keyturn.logs import get_logger, mask_email, mask_phone
 from keyturn.notices import service as notices
-from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import live
 from keyturn.users import service as users
 from keyturn.users.models import User
@@ -89,7 +88,7 @@ async def send_phone_code(
     db: AsyncSession,
     *,
     settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
     caller: live.Principal,
     raw_phone: str,
@@ -101,7 +100,7 @@ async def send_phone_code(
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
     sent = await phone_code.send_code(
-        db, settings=settings, limiter=limiter, otp=otp, number=number, region=region, ip=ip
+        db, throttles=throttles, otp=otp, number=number, region=region, ip=ip
     )
     await db.commit()
     return sent
@@ -111,7 +110,7 @@ async def verify_phone(
     db: AsyncSession,
     *,
     settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
     caller: live.Principal,
     raw_phone: str,
@@ -123,7 +122,7 @@ async def verify_phone(
     user = await linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
-    await firewall.spend_verify_budget(limiter, settings, ip=ip)
+    await throttles.code_guess(ip=ip)
     try:
         await otp.consume(db, phone=number, code=code, ip=ip)
     except WrongCode as refused:

@@ -21,12 +21,12 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    KeyringDep,
-    Limiter,
     Market,
     PathId,
     SettingsDep,
+    SignInDep,
     StepUp,
+    ThrottlesDep,
     UserAgent,
 )
 from keyturn.deps import OptionalClaims as BearerClaims
@@ -60,9 +60,11 @@ OPTIONS_NOTE = (
     responses={429: {"description": "Too many requests from this address (Retry-After)"}},
 )
 async def login_options(
-    db: Db, settings: SettingsDep, limiter: Limiter, market: Market, ip: ClientIp
+    db: Db, settings: SettingsDep, throttles: ThrottlesDep, market: Market, ip: ClientIp
 ) -> dict[str, Any]:
-    return await service.login_options(db, settings=settings, limiter=limiter, market=market, ip=ip)
+    return await service.login_options(
+        db, rp=settings.passkeys, throttles=throttles, market=market, ip=ip
+    )
 
 
 @router.post(
@@ -77,7 +79,7 @@ async def login(
     response: Response,
     db: Db,
     settings: SettingsDep,
-    keyring: KeyringDep,
+    context: SignInDep,
     market: Market,
     ip: ClientIp,
     guest: BearerClaims,
@@ -86,14 +88,14 @@ async def login(
 ) -> TokenResponse:
     tokens = await service.login(
         db,
-        settings=settings,
-        keyring=keyring,
+        context=context,
+        rp=settings.passkeys,
         market=market,
         credential=body.credential.model_dump(exclude_none=True),
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
-    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
+    return cookies.respond(request, response, tokens, body.refresh_transport)
 
 
 @profile_router.post(

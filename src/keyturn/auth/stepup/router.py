@@ -11,12 +11,11 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    KeyringDep,
-    Limiter,
     MfaCipher,
     OAuthDep,
     OtpDep,
     SettingsDep,
+    SignInDep,
 )
 
 router = APIRouter(prefix="/auth/reauthenticate", tags=["step-up"])
@@ -45,8 +44,7 @@ router = APIRouter(prefix="/auth/reauthenticate", tags=["step-up"])
 async def reauthenticate(
     db: Db,
     settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
+    context: SignInDep,
     otp: OtpDep,
     cipher: MfaCipher,
     oauth: OAuthDep,
@@ -56,12 +54,11 @@ async def reauthenticate(
 ) -> ReauthenticatedOut:
     return await service.reauthenticate(
         db,
-        settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         otp=otp,
         cipher=cipher,
         oauth=oauth,
+        rp=settings.passkeys,
         caller=caller,
         proof=body,
         ip=ip,
@@ -75,4 +72,4 @@ async def reauthenticate(
     responses={400: {"description": "The account has no passkey"}},
 )
 async def passkey_options(db: Db, settings: SettingsDep, caller: Caller) -> dict[str, Any]:
-    return await passkeys.reauthentication_options(db, settings=settings, caller=caller)
+    return await passkeys.reauthentication_options(db, rp=settings.passkeys, caller=caller)
