@@ -30,6 +30,7 @@ from keyturn.routes import routers, streamed_bodies
 from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 from keyturn.sessions.tokens import TokenVerifier
+from keyturn.webhooks.service import WebhookRules
 from keyturn.worker import Worker
 
 DESCRIPTION = """
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.oauth = make_oauth(settings)
     app.state.file_storage = make_storage(settings)
     app.state.mfa_cipher = TotpCipher.from_settings(settings)
+    app.state.webhook_rules = WebhookRules(
+        master=secret, production=settings.env == "production", settings=settings.webhooks
+    )
 
     install_error_handlers(app)
     for router, prefix in routers(settings):

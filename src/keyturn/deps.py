@@ -19,13 +19,14 @@ from keyturn.auth.phone.otp import Otp
 from keyturn.auth.signin import SignInContext
 from keyturn.auth.stepup import service as stepup
 from keyturn.auth.throttles import Throttles
-from keyturn.config import Settings
+from keyturn.config import PasskeySettings, Settings
 from keyturn.db import MAX_ID, Databases
 from keyturn.errors import Forbidden, Unauthorized
 from keyturn.sessions import live
 from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims, TokenVerifier
+from keyturn.webhooks.service import WebhookRules
 
 
 async def get_settings(request: Request) -> Settings:
@@ -58,6 +59,16 @@ async def get_sign_in(request: Request) -> SignInContext:
     return context
 
 
+async def get_webhook_rules(request: Request) -> WebhookRules:
+    rules: WebhookRules = request.app.state.webhook_rules
+    return rules
+
+
+async def get_relying_party(request: Request) -> PasskeySettings:
+    settings: Settings = request.app.state.settings
+    return settings.passkeys
+
+
 async def get_markets(request: Request) -> markets.Markets:
     registry: markets.Markets = request.app.state.markets
     return registry
@@ -80,6 +91,9 @@ KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 IssuerDep = Annotated[TokenIssuer, Depends(get_issuer)]
 ThrottlesDep = Annotated[Throttles, Depends(get_throttles)]
 SignInDep = Annotated[SignInContext, Depends(get_sign_in)]
+WebhookRulesDep = Annotated[WebhookRules, Depends(get_webhook_rules)]
+# Passkeys: who we are to WebAuthn (rp id and name, origins, the apps that share passkeys).
+RelyingParty = Annotated[PasskeySettings, Depends(get_relying_party)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from a sign-in or refresh")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -14,7 +14,7 @@ from keyturn.deps import (
     MfaCipher,
     OAuthDep,
     OtpDep,
-    SettingsDep,
+    RelyingParty,
     SignInDep,
 )
 
@@ -43,7 +43,7 @@ router = APIRouter(prefix="/auth/reauthenticate", tags=["step-up"])
 )
 async def reauthenticate(
     db: Db,
-    settings: SettingsDep,
+    rp: RelyingParty,
     context: SignInDep,
     otp: OtpDep,
     cipher: MfaCipher,
@@ -58,7 +58,7 @@ async def reauthenticate(
         otp=otp,
         cipher=cipher,
         oauth=oauth,
-        rp=settings.passkeys,
+        rp=rp,
         caller=caller,
         proof=body,
         ip=ip,
@@ -71,5 +71,5 @@ async def reauthenticate(
     description="A challenge for this session only, listing your passkeys.",
     responses={400: {"description": "The account has no passkey"}},
 )
-async def passkey_options(db: Db, settings: SettingsDep, caller: Caller) -> dict[str, Any]:
-    return await passkeys.reauthentication_options(db, rp=settings.passkeys, caller=caller)
+async def passkey_options(db: Db, rp: RelyingParty, caller: Caller) -> dict[str, Any]:
+    return await passkeys.reauthentication_options(db, rp=rp, caller=caller)
