@@ -21,6 +21,7 @@ from keyturn.deps import (
     ClientIp,
     Db,
     OtpDep,
+    RequestMarket,
     SettingsDep,
     StepUp,
     ThrottlesDep,
@@ -132,18 +133,18 @@ async def verify_email(
 )
 async def send_phone_code(
     db: Db,
-    settings: SettingsDep,
     throttles: ThrottlesDep,
     otp: OtpDep,
+    market: RequestMarket,
     caller: StepUp,
     ip: ClientIp,
     body: SendVerificationIn,
 ) -> SendVerificationOut:
     return await linking.send_phone_code(
         db,
-        settings=settings,
         throttles=throttles,
         otp=otp,
+        market=market,
         caller=caller,
         raw_phone=body.phone,
         ip=ip,
@@ -162,18 +163,18 @@ async def send_phone_code(
 )
 async def verify_phone(
     db: Db,
-    settings: SettingsDep,
     throttles: ThrottlesDep,
     otp: OtpDep,
+    market: RequestMarket,
     caller: StepUp,
     ip: ClientIp,
     body: LinkPhoneVerifyIn,
 ) -> UserRead:
     return await linking.verify_phone(
         db,
-        settings=settings,
         throttles=throttles,
         otp=otp,
+        market=market,
         caller=caller,
         raw_phone=body.phone,
         code=body.verification_code,

@@ -18,11 +18,11 @@ from keyturn.auth.phone import service as phone_code
 from keyturn.auth.phone.otp import Otp, WrongCode
 from keyturn.auth.schemas import SendVerificationOut
 from keyturn.auth.throttles import Throttles
-from keyturn.config import Settings
 from keyturn.contacts import normalize_phone
 from keyturn.db import fail
 from keyturn.errors import Conflict, Forbidden
 from keyturn.logs import get_logger, mask_email, mask_phone
+from keyturn.markets import Market
 from keyturn.notices import service as notices
 from keyturn.sessions import live
 from keyturn.users import service as users
@@ -87,15 +87,15 @@ async def commit_link(
 async def send_phone_code(
     db: AsyncSession,
     *,
-    settings: Settings,
     throttles: Throttles,
     otp: Otp,
+    market: Market,
     caller: live.Principal,
     raw_phone: str,
     ip: str | None,
 ) -> SendVerificationOut:
     """Text a code to the phone the caller wants to add (same budget as sign-in codes)."""
-    number, region = phone_code.sms_number(raw_phone, settings.market(caller.market))
+    number, region = phone_code.sms_number(raw_phone, market.config)
     user = await linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
@@ -109,16 +109,16 @@ async def send_phone_code(
 async def verify_phone(
     db: AsyncSession,
     *,
-    settings: Settings,
     throttles: Throttles,
     otp: Otp,
+    market: Market,
     caller: live.Principal,
     raw_phone: str,
     code: str,
     ip: str | None,
 ) -> UserRead:
     """Prove the phone with its code and add it to the caller's account."""
-    number, _ = normalize_phone(raw_phone, settings.market(caller.market).country)
+    number, _ = normalize_phone(raw_phone, market.config.country)
     user = await linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
