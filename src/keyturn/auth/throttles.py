@@ -55,8 +55,8 @@ class Throttles:
         self.limiter = limiter
         self._otp = settings.otp
         self._login = settings.login
-        self._guests_per_ip = settings.guests.per_ip
-        self._passkey_options_per_ip = settings.passkeys.login_options_per_ip
+        self._guests = settings.guests
+        self._passkeys = settings.passkeys
 
     # SMS codes ------------------------------------------------------------------------------
 
@@ -132,12 +132,12 @@ class Throttles:
 
     async def guest(self, *, ip: str | None) -> None:
         await self.limiter.hit(
-            Limit("ip", self._guests_per_ip, ("guest-ip", ip or "unknown")),
+            Limit("ip", self._guests.per_ip, ("guest-ip", ip or "unknown")),
             detail="Too many guest sessions from this address; try again later.",
         )
 
     async def passkey_options(self, *, ip: str | None) -> None:
         await self.limiter.hit(
-            Limit("ip", self._passkey_options_per_ip, ("passkey-options", ip or "unknown")),
+            Limit("ip", self._passkeys.login_options_per_ip, ("passkey-options", ip or "unknown")),
             detail="Too many passkey sign-in attempts from this address; try again later.",
         )
