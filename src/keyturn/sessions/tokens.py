@@ -1,4 +1,4 @@
-"""Access tokens (JWT) and opaque refresh tokens.
+"""Access tokens (JWT) and opaque refresh tokens. Signing them is `issuer.TokenIssuer`'s.
 
 Verification pins the algorithm to the one configured, requires every claim we rely on, and
 looks the key up by `kid` in our own keyring only (never a key or URL named by the token).
