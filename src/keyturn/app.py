@@ -15,6 +15,8 @@ from keyturn import __version__, housekeeping, metrics
 from keyturn.auth.mfa.cipher import TotpCipher
 from keyturn.auth.oauth.clients import make_oauth
 from keyturn.auth.phone.otp import Otp
+from keyturn.auth.signin import SignInContext
+from keyturn.auth.throttles import Throttles
 from keyturn.config import ConfigError, Settings, load_settings
 from keyturn.db import Databases
 from keyturn.files.storage import make_storage
@@ -25,8 +27,10 @@ from keyturn.notify.providers import make_sms_provider
 from keyturn.problems import install_error_handlers
 from keyturn.ratelimit import RateLimiter
 from keyturn.routes import routers, streamed_bodies
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.keys import Keyring, ensure_dev_keyring, ensure_secret_key
 from keyturn.sessions.tokens import TokenVerifier
+from keyturn.webhooks.service import WebhookRules
 from keyturn.worker import Worker
 
 DESCRIPTION = """
@@ -83,15 +87,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.databases = Databases(settings)
     secret = ensure_secret_key(settings)
     app.state.markets = Markets(settings, app.state.databases)
-    app.state.limiter = RateLimiter(settings.redis_url, key_secret=secret)
     ensure_dev_keyring(settings)
     app.state.keyring = Keyring(settings)
     app.state.token_verifier = TokenVerifier(settings, app.state.keyring)
+    app.state.issuer = TokenIssuer(settings.tokens, app.state.keyring)
+    app.state.throttles = Throttles(RateLimiter(settings.redis_url, key_secret=secret), settings)
+    app.state.sign_in = SignInContext(app.state.issuer, app.state.throttles, settings.mfa)
     app.state.sms = make_sms_provider(settings)
-    app.state.otp = Otp(settings, secret, app.state.sms)
+    app.state.otp = Otp(settings.otp, secret, app.state.sms)
     app.state.oauth = make_oauth(settings)
     app.state.file_storage = make_storage(settings)
     app.state.mfa_cipher = TotpCipher.from_settings(settings)
+    app.state.webhook_rules = WebhookRules(
+        master=secret, production=settings.env == "production", settings=settings.webhooks
+    )
 
     install_error_handlers(app)
     for router, prefix in routers(settings):

@@ -1,4 +1,5 @@
-"""Request-context dependencies: settings, market, database session, caller, paging."""
+"""Request-context dependencies: market, database session, caller, paging; and what
+`create_app` built once (settings, the token issuer, the throttles, ...)."""
 
 from __future__ import annotations
 
@@ -16,54 +17,52 @@ from keyturn import markets
 from keyturn.auth.mfa.cipher import TotpCipher
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.phone.otp import Otp
+from keyturn.auth.signin import SignInContext
 from keyturn.auth.stepup import service as stepup
-from keyturn.config import Settings
+from keyturn.auth.throttles import Throttles
+from keyturn.config import PasskeySettings, Settings
 from keyturn.db import MAX_ID, Databases
 from keyturn.errors import Forbidden, Unauthorized
-from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import live
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims, TokenVerifier
+from keyturn.webhooks.service import WebhookRules
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _built(name: str) -> Any:
+    """A dependency handing a route what `create_app` built once, `app.state.<name>`
+    (docs/code-shape.md): nothing is made per request."""
+
+    async def built(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    built.__name__ = built.__qualname__ = f"get_{name}"
+    return Depends(built)
 
 
-async def get_databases(request: Request) -> Databases:
-    databases: Databases = request.app.state.databases
-    return databases
+SettingsDep = Annotated[Settings, _built("settings")]
+DatabasesDep = Annotated[Databases, _built("databases")]
+MarketsDep = Annotated[markets.Markets, _built("markets")]
+VerifierDep = Annotated[TokenVerifier, _built("token_verifier")]
+KeyringDep = Annotated[Keyring, _built("keyring")]
+IssuerDep = Annotated[TokenIssuer, _built("issuer")]
+ThrottlesDep = Annotated[Throttles, _built("throttles")]
+SignInDep = Annotated[SignInContext, _built("sign_in")]
+OtpDep = Annotated[Otp, _built("otp")]
+MfaCipher = Annotated[TotpCipher, _built("mfa_cipher")]
+OAuthDep = Annotated[OAuth, _built("oauth")]
+WebhookRulesDep = Annotated[WebhookRules, _built("webhook_rules")]
 
 
-async def get_keyring(request: Request) -> Keyring:
-    keyring: Keyring = request.app.state.keyring
-    return keyring
+async def get_relying_party(settings: SettingsDep) -> PasskeySettings:
+    return settings.passkeys
 
 
-async def get_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.limiter
-    return limiter
-
-
-async def get_markets(request: Request) -> markets.Markets:
-    registry: markets.Markets = request.app.state.markets
-    return registry
-
-
-async def get_verifier(request: Request) -> TokenVerifier:
-    verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-MarketsDep = Annotated[markets.Markets, Depends(get_markets)]
-VerifierDep = Annotated[TokenVerifier, Depends(get_verifier)]
+# Passkeys: who we are to WebAuthn (rp id and name, origins, the apps that share passkeys).
+RelyingParty = Annotated[PasskeySettings, Depends(get_relying_party)]
 # Every integer id in a path: a larger number is a 422, not a driver overflow.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-DatabasesDep = Annotated[Databases, Depends(get_databases)]
-KeyringDep = Annotated[Keyring, Depends(get_keyring)]
-Limiter = Annotated[RateLimiter, Depends(get_limiter)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from a sign-in or refresh")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -220,20 +219,6 @@ async def client_ip(request: Request, settings: SettingsDep) -> str | None:
 ClientIp = Annotated[str | None, Depends(client_ip)]
 
 
-async def get_otp(request: Request) -> Otp:
-    otp: Otp = request.app.state.otp
-    return otp
-
-
-OtpDep = Annotated[Otp, Depends(get_otp)]
-
-
-async def get_oauth(request: Request) -> OAuth:
-    oauth: OAuth = request.app.state.oauth
-    return oauth
-
-
-OAuthDep = Annotated[OAuth, Depends(get_oauth)]
 UserAgent = Annotated[str | None, Header(include_in_schema=False)]
 
 
@@ -256,14 +241,6 @@ STEP_UP_RESPONSES: dict[int | str, dict[str, Any]] = {
         "re-authenticate (`POST /auth/reauthenticate`) and retry"
     }
 }
-
-
-async def get_mfa_cipher(request: Request) -> TotpCipher:
-    cipher: TotpCipher = request.app.state.mfa_cipher
-    return cipher
-
-
-MfaCipher = Annotated[TotpCipher, Depends(get_mfa_cipher)]
 
 
 _service_bearer = HTTPBearer(

@@ -14,7 +14,7 @@ from httpx import AsyncClient
 
 from keyturn.db import utcnow
 from keyturn.sessions import keys
-from keyturn.sessions.tokens import LEEWAY, issue_access_token
+from keyturn.sessions.tokens import LEEWAY
 from tests.factories import auth, sign_in
 from tests.system.test_errors import assert_problem
 
@@ -40,9 +40,7 @@ async def test_a_remembered_token_fails_once_its_key_retires(
 @pytest.mark.slow
 async def test_a_remembered_token_fails_once_it_expires(app: FastAPI, client: AsyncClient) -> None:
     signed = await sign_in(client)
-    token, lifetime = issue_access_token(
-        app.state.settings,
-        app.state.keyring,
+    token, lifetime = app.state.issuer.access_token(
         user_id=signed["user"]["id"],
         session_id=signed["session_id"],
         market="us",

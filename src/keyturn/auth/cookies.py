@@ -9,6 +9,8 @@ travels only in an HttpOnly, SameSite=Strict cookie and the JSON `refresh_token`
   `KEYTURN_COOKIE_SECURE=false`: `keyturn_refresh`, no `Secure`, `Path=/api/v1/auth`.
 A refresh that reads the cookie must come from an allowed origin (`cors_origins`) or the
 API's own origin: browsers attach the `Origin` header, a cross-site form cannot forge it.
+Which cookie is the deployment's (`Settings`, read from the request's app): routes pass only
+the request and the response.
 """
 
 from __future__ import annotations
@@ -43,18 +45,24 @@ class CookieSpec:
     secure: bool
 
 
-def is_https(request: Request, settings: Settings) -> bool:
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def is_https(request: Request) -> bool:
     """HTTPS as the browser sees it (`X-Forwarded-Proto` only from a trusted proxy)."""
     if request.url.scheme == "https":
         return True
     peer = request.client.host if request.client else None
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return peer in settings.trusted_proxies and forwarded == "https"
+    return peer in _settings(request).trusted_proxies and forwarded == "https"
 
 
-def spec(request: Request, settings: Settings) -> CookieSpec:
+def spec(request: Request) -> CookieSpec:
+    settings = _settings(request)
     local_dev = settings.is_development and request.url.hostname in _LOCAL_HOSTS
-    if not is_https(request, settings) and (not settings.cookie_secure or local_dev):
+    if not is_https(request) and (not settings.cookie_secure or local_dev):
         return CookieSpec(DEV_NAME, DEV_PATH, secure=False)
     return CookieSpec(SECURE_NAME, "/", secure=True)
 
@@ -69,7 +77,6 @@ def wants_cookie(request: Request, choice: str | None) -> bool:
 def respond(
     request: Request,
     response: Response,
-    settings: Settings,
     tokens: TokenResponse,
     choice: str | None,
 ) -> TokenResponse: ...
@@ -79,7 +86,6 @@ def respond(
 def respond(
     request: Request,
     response: Response,
-    settings: Settings,
     tokens: TokenResponse | MfaRequiredOut,
     choice: str | None,
 ) -> TokenResponse | MfaRequiredOut: ...
@@ -88,14 +94,13 @@ def respond(
 def respond(
     request: Request,
     response: Response,
-    settings: Settings,
     tokens: TokenResponse | MfaRequiredOut,
     choice: str | None,
 ) -> TokenResponse | MfaRequiredOut:
     """The token response, with the refresh token moved to the cookie if the client asked.
     A sign-in waiting for its second factor has no tokens yet: it passes unchanged."""
     if isinstance(tokens, TokenResponse) and wants_cookie(request, choice):
-        return deliver(request, response, settings, tokens)
+        return deliver(request, response, tokens)
     return tokens
 
 
@@ -103,12 +108,10 @@ def read(request: Request) -> str | None:
     return request.cookies.get(SECURE_NAME) or request.cookies.get(DEV_NAME) or None
 
 
-def deliver(
-    request: Request, response: Response, settings: Settings, tokens: TokenResponse
-) -> TokenResponse:
+def deliver(request: Request, response: Response, tokens: TokenResponse) -> TokenResponse:
     """Move the refresh token from the JSON body into the cookie."""
     assert tokens.refresh_token is not None
-    cookie = spec(request, settings)
+    cookie = spec(request)
     response.set_cookie(
         cookie.name,
         tokens.refresh_token,
@@ -121,25 +124,25 @@ def deliver(
     return tokens.model_copy(update={"refresh_token": None})
 
 
-def clear(request: Request, response: Response, settings: Settings) -> None:
-    cookie = spec(request, settings)
+def clear(request: Request, response: Response) -> None:
+    cookie = spec(request)
     response.delete_cookie(
         cookie.name, path=cookie.path, secure=cookie.secure, httponly=True, samesite="strict"
     )
 
 
-def clearing_header(request: Request, settings: Settings) -> str:
+def clearing_header(request: Request) -> str:
     """The `Set-Cookie` value that clears the cookie, for error responses."""
     response = Response()
-    clear(request, response, settings)
+    clear(request, response)
     return response.headers["set-cookie"]
 
 
-def check_origin(request: Request, settings: Settings) -> None:
+def check_origin(request: Request) -> None:
     """A cookie-authenticated request must come from an allowed origin or our own."""
     origin = (request.headers.get("origin") or "").rstrip("/").lower()
-    allowed = {o.rstrip("/").lower() for o in settings.cors_origins}
-    scheme = "https" if is_https(request, settings) else "http"
+    allowed = {o.rstrip("/").lower() for o in _settings(request).cors_origins}
+    scheme = "https" if is_https(request) else "http"
     own = f"{scheme}://{request.headers.get('host', '')}".lower()
     if origin and origin != "null" and (origin in allowed or origin == own):
         return

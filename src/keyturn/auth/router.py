@@ -10,12 +10,11 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    KeyringDep,
-    Limiter,
-    Market,
+    IssuerDep,
     MarketsDep,
     RequestedMarket,
-    SettingsDep,
+    RequestMarket,
+    ThrottlesDep,
     UserAgent,
 )
 from keyturn.errors import Unauthorized
@@ -35,17 +34,16 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 )
 async def start_guest(
     db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
-    market: Market,
+    issuer: IssuerDep,
+    throttles: ThrottlesDep,
+    market: RequestMarket,
     ip: ClientIp,
     body: GuestIn | None = None,
     user_agent: UserAgent = None,
 ) -> TokenResponse:
     device = Device(name=body.device_name if body else None, user_agent=user_agent, ip=ip)
     return await service.start_guest(
-        db, settings=settings, keyring=keyring, limiter=limiter, market=market, device=device
+        db, issuer=issuer, throttles=throttles, market=market, device=device
     )
 
 
@@ -65,8 +63,7 @@ async def refresh(
     request: Request,
     response: Response,
     markets: MarketsDep,
-    settings: SettingsDep,
-    keyring: KeyringDep,
+    issuer: IssuerDep,
     requested: RequestedMarket,
     ip: ClientIp,
     body: RefreshIn | None = None,
@@ -77,22 +74,21 @@ async def refresh(
         token = cookies.read(request)
         if token is None:
             raise Unauthorized("Send `refresh_token`, or the refresh cookie.")
-        cookies.check_origin(request, settings)
+        cookies.check_origin(request)
     try:
         tokens = await service.refresh(
             markets,
-            settings=settings,
-            keyring=keyring,
+            issuer=issuer,
             requested=requested,
             refresh_token=token,
             ip=ip,
         )
     except Unauthorized as refused:
         if from_cookie:  # a dead cookie is of no use to the browser
-            refused.headers["Set-Cookie"] = cookies.clearing_header(request, settings)
+            refused.headers["Set-Cookie"] = cookies.clearing_header(request)
         raise
     if from_cookie or cookies.wants_cookie(request, body.refresh_transport if body else None):
-        return cookies.deliver(request, response, settings, tokens)
+        return cookies.deliver(request, response, tokens)
     return tokens
 
 
@@ -106,7 +102,6 @@ async def logout(
     request: Request,
     response: Response,
     db: Db,
-    settings: SettingsDep,
     caller: Caller,
     ip: ClientIp,
     body: LogoutIn | None = None,
@@ -114,5 +109,5 @@ async def logout(
     scope = body.scope if body else "current"
     result = await service.logout(db, caller=caller, scope=scope, ip=ip)
     if scope != "others" and cookies.read(request) is not None:
-        cookies.clear(request, response, settings)
+        cookies.clear(request, response)
     return result

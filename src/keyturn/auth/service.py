@@ -9,13 +9,12 @@ from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth.schemas import MessageOut, TokenResponse
 from keyturn.auth.signin import token_response
-from keyturn.config import Settings
+from keyturn.auth.throttles import Throttles
 from keyturn.errors import Unauthorized
 from keyturn.markets import Market, Markets
-from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import devices, ending, live
 from keyturn.sessions import service as sessions
-from keyturn.sessions.keys import Keyring
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.tokens import refresh_token_market
 from keyturn.users import service as users
 
@@ -23,23 +22,19 @@ from keyturn.users import service as users
 async def start_guest(
     db: AsyncSession,
     *,
-    settings: Settings,
-    keyring: Keyring,
-    limiter: RateLimiter,
-    market: str,
+    issuer: TokenIssuer,
+    throttles: Throttles,
+    market: Market,
     device: devices.Device,
 ) -> TokenResponse:
     """A guest user and its session: the device may shop before it signs in (a cart and a
     wishlist, nothing else); limited per client address."""
-    await limiter.hit(
-        Limit("ip", settings.guests.per_ip, ("guest-ip", device.ip or "unknown")),
-        detail="Too many guest sessions from this address; try again later.",
-    )
-    user = users.new_user(settings.market(market), role="guest")
+    await throttles.guest(ip=device.ip)
+    user = users.new_user(market.config, role="guest")
     db.add(user)
     await db.flush()
     issued = await sessions.open_session(
-        db, settings, keyring, user=user, market=market, auth_method="guest", amr=(), device=device
+        db, issuer, user=user, market=market.code, auth_method="guest", amr=(), device=device
     )
     await db.commit()
     return token_response(issued, user, is_new_user=True)
@@ -48,8 +43,7 @@ async def start_guest(
 async def refresh(
     markets: Markets,
     *,
-    settings: Settings,
-    keyring: Keyring,
+    issuer: TokenIssuer,
     requested: Market | None,
     refresh_token: str,
     ip: str | None,
@@ -60,7 +54,7 @@ async def refresh(
         raise Unauthorized("Invalid or expired refresh token.")
     async with market.session() as db:
         issued, user = await sessions.refresh(
-            db, settings, keyring, refresh_token=refresh_token, market=market.code, ip=ip
+            db, issuer, refresh_token=refresh_token, market=market.code, ip=ip
         )
         await db.commit()
     return token_response(issued, user)

@@ -1,9 +1,12 @@
 """The common end of every sign-in method. A method proves who the person is (a phone code, a
 password; next a passkey, a second factor, Apple/Google) and finds or creates the user; then it
 calls `refuse_if_disabled` and `complete_sign_in`, which absorb the device's guest session,
-open the new session, audit, commit, and build the token response."""
+open the new session, audit, commit, and build the token response. What a method needs besides
+its own proof is one `SignInContext`, built once (`create_app`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,13 +14,14 @@ from keyturn import metrics
 from keyturn.audit import service as audit
 from keyturn.auth import guest
 from keyturn.auth.schemas import TokenResponse
-from keyturn.config import Settings
+from keyturn.auth.throttles import Throttles
+from keyturn.config import MfaSettings
 from keyturn.db import fail, utcnow
 from keyturn.errors import Forbidden, Unauthorized
 from keyturn.notices import service as notices
 from keyturn.sessions import devices, live
 from keyturn.sessions import service as sessions
-from keyturn.sessions.keys import Keyring
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
 from keyturn.users.models import User
@@ -31,6 +35,16 @@ METHOD_AMR: dict[str, tuple[str, ...]] = {
     "apple": ("apple",),
     "google": ("google",),
 }
+
+
+@dataclass(frozen=True)
+class SignInContext:
+    """What every sign-in method needs besides its own proof: the issuer that opens the
+    session, the throttles, and the rules of the second step (`mfa`: the `mfa_token`)."""
+
+    issuer: TokenIssuer
+    throttles: Throttles
+    mfa: MfaSettings
 
 
 class AccountDisabled(Forbidden):
@@ -64,8 +78,7 @@ async def refuse_if_disabled(db: AsyncSession, *, user: User, method: str, ip: s
 
 async def complete_sign_in(
     db: AsyncSession,
-    settings: Settings,
-    keyring: Keyring,
+    issuer: TokenIssuer,
     *,
     user: User,
     market: str,
@@ -88,8 +101,7 @@ async def complete_sign_in(
     new_device = not seen.on_this_device
     issued = await sessions.open_session(
         db,
-        settings,
-        keyring,
+        issuer,
         user=user,
         market=market,
         auth_method=method,

@@ -11,15 +11,16 @@ from keyturn.addresses.schemas import AddressRead
 from keyturn.audit import service as audit
 from keyturn.audit.models import AuditEvent
 from keyturn.auth.mfa import service as mfa
-from keyturn.auth.oauth import service as identities
+from keyturn.auth.oauth import manage as identities
 from keyturn.auth.passkeys import manage as passkeys
 from keyturn.auth.passkeys import service as passkey_signin
 from keyturn.cart import service as cart
 from keyturn.cart.models import Cart
-from keyturn.config import Settings
+from keyturn.config import UsageSettings
 from keyturn.db import utcnow
 from keyturn.files.models import StoredFile
 from keyturn.files.schemas import FileRead
+from keyturn.markets import Market
 from keyturn.orders import service as orders
 from keyturn.orders.models import Order
 from keyturn.privacy.schemas import AuditEventRead, DataExport, SignInMethods
@@ -34,7 +35,7 @@ from keyturn.wishlist.models import Wishlist
 
 
 async def export(
-    db: AsyncSession, settings: Settings, *, caller: Principal, market: str
+    db: AsyncSession, *, caller: Principal, market: Market, usage_rules: UsageSettings
 ) -> DataExport:
     user_id = caller.user_id
     user = await users.get_user(db, user_id)
@@ -58,7 +59,7 @@ async def export(
     )
     document = DataExport(
         generated_at=utcnow(),
-        market=market,
+        market=market.code,
         profile=UserRead.model_validate(user),
         sign_in_methods=SignInMethods(
             email=user.email,
@@ -74,13 +75,13 @@ async def export(
         addresses=[AddressRead.model_validate(a) for a in addresses],
         cart=None
         if cart_id is None
-        else await cart.cart_view(db, cart_id=cart_id, currency=settings.market(market).currency),
+        else await cart.cart_view(db, cart_id=cart_id, currency=market.currency),
         wishlist=None
         if has_wishlist is None
         else await wishlist.wishlist_view(db, wishlist_id=has_wishlist),
         orders=[await orders.order_read(db, order) for order in order_rows.all()],
         files=[FileRead.model_validate(f) for f in files],
-        usage=await usage.read_usage(db, user_id=user_id, settings=settings.usage),
+        usage=await usage.read_usage(db, user_id=user_id, settings=usage_rules),
         audit_events=[
             AuditEventRead(
                 event=e.event,

@@ -7,9 +7,9 @@ from keyturn.deps import (
     Admin,
     ClientIp,
     Db,
-    Market,
     OAuthDep,
     PathId,
+    RequestMarket,
     SettingsDep,
     StepUp,
 )
@@ -47,9 +47,9 @@ async def delete_profile(db: Db, oauth: OAuthDep, storage: StorageDep, caller: S
     description="Field by field in docs/privacy.md. No secrets: no password hash, no token.",
 )
 async def export_profile(
-    db: Db, settings: SettingsDep, caller: StepUp, market: Market
+    db: Db, settings: SettingsDep, caller: StepUp, market: RequestMarket
 ) -> DataExport:
-    return await exporting.export(db, settings, caller=caller, market=market)
+    return await exporting.export(db, caller=caller, market=market, usage_rules=settings.usage)
 
 
 @admin_router.delete(

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from keyturn.config import Settings
 from keyturn.errors import Unauthorized
 from keyturn.markets import Markets
 from keyturn.sessions import live
-from keyturn.sessions.keys import Keyring
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.schemas import Introspection, JwtInfo, KeyInfo
 from keyturn.sessions.tokens import TokenVerifier
 
 
 async def introspect(
-    markets: Markets, verifier: TokenVerifier, settings: Settings, *, token: str
+    markets: Markets, verifier: TokenVerifier, issuer: TokenIssuer, *, token: str
 ) -> Introspection:
     """Active only if the signature is good and the session is live in the token's market
     (one statement, as on every protected route)."""
@@ -33,21 +32,22 @@ async def introspect(
         iat=claims.issued_at,
         exp=claims.expires_at,
         jti=claims.jti,
-        iss=settings.tokens.issuer,
-        aud=settings.tokens.audience,
+        iss=issuer.tokens.issuer,
+        aud=issuer.tokens.audience,
         auth_time=claims.auth_time,
         amr=list(claims.amr),
     )
 
 
-def jwt_info(settings: Settings, keyring: Keyring) -> JwtInfo:
+def jwt_info(issuer: TokenIssuer) -> JwtInfo:
+    keyring = issuer.keyring
     keys = [KeyInfo(**k) for k in keyring.describe()]
     return JwtInfo(
-        issuer=settings.tokens.issuer,
-        audience=settings.tokens.audience,
+        issuer=issuer.tokens.issuer,
+        audience=issuer.tokens.audience,
         algorithms=[keyring.algorithm],
         active_kid=keyring.signing_key()[0],
         jwks_uri="/.well-known/jwks.json",
-        access_token_ttl=int(settings.tokens.access_ttl.total_seconds()),
+        access_token_ttl=int(issuer.tokens.access_ttl.total_seconds()),
         keys=keys,
     )

@@ -7,6 +7,7 @@ from keyturn.deps import (
     Caller,
     DatabasesDep,
     Db,
+    IssuerDep,
     KeyringDep,
     MarketsDep,
     PathId,
@@ -64,9 +65,9 @@ async def revoke_session(
     "the token is unexpired and its session is live.",
 )
 async def verify_token(
-    markets: MarketsDep, verifier: VerifierDep, settings: SettingsDep, body: VerifyTokenIn
+    markets: MarketsDep, verifier: VerifierDep, issuer: IssuerDep, body: VerifyTokenIn
 ) -> Introspection:
-    return await introspect.introspect(markets, verifier, settings, token=body.token)
+    return await introspect.introspect(markets, verifier, issuer, token=body.token)
 
 
 @router.get(
@@ -94,8 +95,8 @@ async def list_revocations(
     "/jwt-info",
     summary="Issuer, audience, algorithms and key fingerprints (never key material)",
 )
-async def jwt_info(settings: SettingsDep, keyring: KeyringDep) -> JwtInfo:
-    return introspect.jwt_info(settings, keyring)
+async def jwt_info(issuer: IssuerDep) -> JwtInfo:
+    return introspect.jwt_info(issuer)
 
 
 @wellknown_router.get("/.well-known/jwks.json", summary="Public keys that verify our tokens")

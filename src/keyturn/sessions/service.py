@@ -22,20 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn import metrics
 from keyturn.audit import service as audit
-from keyturn.config import Settings
 from keyturn.db import fail, utcnow
 from keyturn.errors import Unauthorized
 from keyturn.events import service as events
 from keyturn.sessions import ending
 from keyturn.sessions.devices import Device
-from keyturn.sessions.keys import Keyring
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.live import Principal
 from keyturn.sessions.models import RefreshToken, Session
-from keyturn.sessions.tokens import (
-    hash_refresh_token,
-    issue_access_token,
-    new_refresh_token,
-)
+from keyturn.sessions.tokens import hash_refresh_token, new_refresh_token
 from keyturn.users.models import User
 
 
@@ -65,8 +60,7 @@ def _seconds_until(moment: datetime) -> int:
 
 async def _issue(
     db: AsyncSession,
-    settings: Settings,
-    keyring: Keyring,
+    issuer: TokenIssuer,
     *,
     session: Session,
     user: User,
@@ -74,15 +68,13 @@ async def _issue(
     parent_id: int | None,
 ) -> IssuedTokens:
     refresh, refresh_hash = new_refresh_token(market)
-    expires = min(utcnow() + settings.tokens.refresh_idle_ttl, session.expires_at)
+    expires = issuer.refresh_expiry(session.expires_at)
     db.add(
         RefreshToken(
             session_id=session.id, parent_id=parent_id, token_hash=refresh_hash, expires_at=expires
         )
     )
-    access, expires_in = issue_access_token(
-        settings,
-        keyring,
+    access, expires_in = issuer.access_token(
         user_id=user.id,
         session_id=session.id,
         market=market,
@@ -104,8 +96,7 @@ async def _issue(
 
 async def open_session(
     db: AsyncSession,
-    settings: Settings,
-    keyring: Keyring,
+    issuer: TokenIssuer,
     *,
     user: User,
     market: str,
@@ -130,7 +121,7 @@ async def open_session(
         compat=device.compat,
         created_at=now,
         last_seen_at=now,
-        expires_at=now + settings.tokens.session_absolute_ttl,
+        expires_at=issuer.session_expiry(now),
     )
     db.add(session)
     await db.flush()
@@ -145,15 +136,12 @@ async def open_session(
             "expires_at": events.timestamp(session.expires_at),
         },
     )
-    return await _issue(
-        db, settings, keyring, session=session, user=user, market=market, parent_id=None
-    )
+    return await _issue(db, issuer, session=session, user=user, market=market, parent_id=None)
 
 
 async def refresh(
     db: AsyncSession,
-    settings: Settings,
-    keyring: Keyring,
+    issuer: TokenIssuer,
     *,
     refresh_token: str,
     market: str,
@@ -196,9 +184,7 @@ async def refresh(
     session.last_seen_at = now
     if ip:
         session.ip = ip
-    issued = await _issue(
-        db, settings, keyring, session=session, user=user, market=market, parent_id=found.id
-    )
+    issued = await _issue(db, issuer, session=session, user=user, market=market, parent_id=found.id)
     await db.flush()
     return issued, user
 
@@ -219,8 +205,7 @@ def combined_amr(before: tuple[str, ...], proof: tuple[str, ...]) -> tuple[str, 
 
 async def record_proof(
     db: AsyncSession,
-    settings: Settings,
-    keyring: Keyring,
+    issuer: TokenIssuer,
     *,
     caller: Principal,
     amr: tuple[str, ...],
@@ -240,9 +225,7 @@ async def record_proof(
     session.amr = " ".join(amr)
     session.last_seen_at = session.auth_time
     await db.flush()
-    token, expires_in = issue_access_token(
-        settings,
-        keyring,
+    token, expires_in = issuer.access_token(
         user_id=user.id,
         session_id=session.id,
         market=caller.market,

@@ -1,4 +1,4 @@
-"""Access tokens (JWT) and opaque refresh tokens.
+"""Access tokens (JWT) and opaque refresh tokens. Signing them is `issuer.TokenIssuer`'s.
 
 Verification pins the algorithm to the one configured, requires every claim we rely on, and
 looks the key up by `kid` in our own keyring only (never a key or URL named by the token).
@@ -20,14 +20,11 @@ import hashlib
 import re
 import secrets
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 import jwt
 
 from keyturn.config import Settings
-from keyturn.db import utcnow
 from keyturn.errors import Unauthorized
 from keyturn.sessions.keys import Keyring
 
@@ -50,46 +47,6 @@ class AccessClaims:
     # A token without them (issued before they existed) counts as proven long ago.
     auth_time: int = 0
     amr: tuple[str, ...] = ()
-
-
-def issue_access_token(
-    settings: Settings,
-    keyring: Keyring,
-    *,
-    user_id: int,
-    session_id: str,
-    market: str,
-    role: str,
-    session_expires_at: datetime,
-    auth_time: datetime,
-    amr: tuple[str, ...],
-    compat: str | None = None,
-    email: str | None = None,
-) -> tuple[str, int]:
-    """A signed JWT and its lifetime in seconds (never past the session's absolute end)."""
-    now = utcnow()
-    expires = min(now + settings.tokens.access_ttl, session_expires_at)
-    kid, key = keyring.signing_key()
-    claims = {
-        "iss": settings.tokens.issuer,
-        "aud": settings.tokens.audience,
-        "sub": str(user_id),
-        "sid": session_id,
-        "mkt": market,
-        "role": role,
-        "iat": int(now.timestamp()),
-        "nbf": int(now.timestamp()),
-        "exp": int(expires.timestamp()),
-        "jti": uuid.uuid4().hex,
-        "auth_time": int(auth_time.timestamp()),
-        "amr": list(amr),
-    }
-    if compat == JOBPSYCH:
-        claims.update(userId=str(user_id), email=email)
-        if keyring.algorithm == "HS256":
-            del claims["aud"]
-    token = jwt.encode(claims, key, algorithm=keyring.algorithm, headers={"kid": kid})
-    return token, max(0, int((expires - now).total_seconds()))
 
 
 def verify_access_token(settings: Settings, keyring: Keyring, token: str) -> AccessClaims:

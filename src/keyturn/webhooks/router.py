@@ -1,9 +1,9 @@
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from keyturn.deps import Admin, Db, PathId, SettingsDep
+from keyturn.deps import Db, PathId, WebhookRulesDep, get_admin
 from keyturn.fields import Cursor
 from keyturn.webhooks import service
 from keyturn.webhooks.schemas import (
@@ -18,7 +18,10 @@ from keyturn.webhooks.schemas import (
     WebhookUpdate,
 )
 
-router = APIRouter(prefix="/admin/webhooks", tags=["admin: events and webhooks"])
+# Administrators only: every route below (none of them needs to know which one).
+router = APIRouter(
+    prefix="/admin/webhooks", tags=["admin: events and webhooks"], dependencies=[Depends(get_admin)]
+)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such webhook in this market (`webhook.not_found`)"}
@@ -34,19 +37,17 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     "`standardwebhooks` package and the `secret`). `https://` only in production; local, "
     "private and reserved addresses are refused (422 `webhook.url_not_allowed`).",
 )
-async def create_webhook(
-    db: Db, admin: Admin, settings: SettingsDep, body: WebhookCreate
-) -> WebhookCreated:
-    return await service.create_webhook(db, settings=settings, body=body)
+async def create_webhook(db: Db, rules: WebhookRulesDep, body: WebhookCreate) -> WebhookCreated:
+    return await service.create_webhook(db, rules=rules, body=body)
 
 
 @router.get("", summary="Webhook endpoints of this market (never their secrets)")
-async def list_webhooks(db: Db, admin: Admin) -> WebhookList:
+async def list_webhooks(db: Db) -> WebhookList:
     return await service.list_webhooks(db)
 
 
 @router.get("/{webhook_id}", summary="One webhook endpoint", responses=NOT_FOUND)
-async def read_webhook(db: Db, admin: Admin, webhook_id: PathId) -> WebhookRead:
+async def read_webhook(db: Db, webhook_id: PathId) -> WebhookRead:
     return await service.read_webhook(db, webhook_id=webhook_id)
 
 
@@ -56,9 +57,9 @@ async def read_webhook(db: Db, admin: Admin, webhook_id: PathId) -> WebhookRead:
     responses=NOT_FOUND,
 )
 async def update_webhook(
-    db: Db, admin: Admin, settings: SettingsDep, webhook_id: PathId, body: WebhookUpdate
+    db: Db, rules: WebhookRulesDep, webhook_id: PathId, body: WebhookUpdate
 ) -> WebhookRead:
-    return await service.update_webhook(db, settings=settings, webhook_id=webhook_id, body=body)
+    return await service.update_webhook(db, rules=rules, webhook_id=webhook_id, body=body)
 
 
 @router.delete(
@@ -67,7 +68,7 @@ async def update_webhook(
     summary="Remove an endpoint with its delivery log",
     responses=NOT_FOUND,
 )
-async def delete_webhook(db: Db, admin: Admin, webhook_id: PathId) -> Response:
+async def delete_webhook(db: Db, webhook_id: PathId) -> Response:
     await service.delete_webhook(db, webhook_id=webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -80,12 +81,10 @@ async def delete_webhook(db: Db, admin: Admin, webhook_id: PathId) -> Response:
     responses=NOT_FOUND,
 )
 async def rotate_secret(
-    db: Db, admin: Admin, settings: SettingsDep, webhook_id: PathId, body: SecretRotate
+    db: Db, rules: WebhookRulesDep, webhook_id: PathId, body: SecretRotate
 ) -> SecretRotated:
     overlap = None if body.overlap_seconds is None else timedelta(seconds=body.overlap_seconds)
-    return await service.rotate_secret(
-        db, settings=settings, webhook_id=webhook_id, overlap=overlap
-    )
+    return await service.rotate_secret(db, rules=rules, webhook_id=webhook_id, overlap=overlap)
 
 
 @router.get(
@@ -95,7 +94,6 @@ async def rotate_secret(
 )
 async def list_deliveries(
     db: Db,
-    admin: Admin,
     webhook_id: PathId,
     status: Literal["pending", "delivered", "failed"] | None = None,
     cursor: Cursor | None = None,
@@ -116,8 +114,6 @@ async def list_deliveries(
     },
 )
 async def replay_delivery(
-    db: Db, admin: Admin, settings: SettingsDep, webhook_id: PathId, delivery_id: PathId
+    db: Db, rules: WebhookRulesDep, webhook_id: PathId, delivery_id: PathId
 ) -> DeliveryRead:
-    return await service.replay(
-        db, settings=settings, webhook_id=webhook_id, delivery_id=delivery_id
-    )
+    return await service.replay(db, rules=rules, webhook_id=webhook_id, delivery_id=delivery_id)

@@ -3,16 +3,16 @@ Sending is `webhooks.delivery`'s, run by the worker."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.config import Settings
+from keyturn.config import WebhookSettings
 from keyturn.db import utcnow
 from keyturn.errors import Conflict, NotFound
 from keyturn.events.models import Event
-from keyturn.sessions.keys import ensure_secret_key
 from keyturn.webhooks import signing, targets
 from keyturn.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from keyturn.webhooks.schemas import (
@@ -46,12 +46,20 @@ class DeliveryInFlight(Conflict):
     code = "webhook.delivery_in_flight"
 
 
-def _check_url(settings: Settings, url: str) -> str:
-    return targets.check_url(
-        url,
-        production=settings.env == "production",
-        allow_networks=settings.webhooks.allow_networks,
-    )
+@dataclass(frozen=True)
+class WebhookRules:
+    """What managing endpoints needs, built once (`create_app`): the key that seals their
+    signing secrets, which URLs may receive deliveries, the retry period and the overlap of
+    a rotated secret."""
+
+    master: bytes
+    production: bool
+    settings: WebhookSettings
+
+    def check_url(self, url: str) -> str:
+        return targets.check_url(
+            url, production=self.production, allow_networks=self.settings.allow_networks
+        )
 
 
 async def _get(db: AsyncSession, webhook_id: int, *, lock: bool = False) -> WebhookEndpoint:
@@ -63,16 +71,16 @@ async def _get(db: AsyncSession, webhook_id: int, *, lock: bool = False) -> Webh
 
 
 async def create_webhook(
-    db: AsyncSession, *, settings: Settings, body: WebhookCreate
+    db: AsyncSession, *, rules: WebhookRules, body: WebhookCreate
 ) -> WebhookCreated:
-    url = _check_url(settings, body.url)
+    url = rules.check_url(body.url)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
         url=url,
         description=body.description,
         event_types=body.event_types,
         enabled=body.enabled,
-        secret=signing.seal(ensure_secret_key(settings), secret),
+        secret=signing.seal(rules.master, secret),
     )
     db.add(endpoint)
     await db.commit()
@@ -89,11 +97,11 @@ async def read_webhook(db: AsyncSession, *, webhook_id: int) -> WebhookRead:
 
 
 async def update_webhook(
-    db: AsyncSession, *, settings: Settings, webhook_id: int, body: WebhookUpdate
+    db: AsyncSession, *, rules: WebhookRules, webhook_id: int, body: WebhookUpdate
 ) -> WebhookRead:
     changes = body.model_dump(exclude_unset=True)
     if changes.get("url") is not None:
-        changes["url"] = _check_url(settings, changes["url"])
+        changes["url"] = rules.check_url(changes["url"])
     endpoint = await _get(db, webhook_id, lock=True)
     for field, value in changes.items():
         if value is not None or field == "description":
@@ -109,19 +117,19 @@ async def delete_webhook(db: AsyncSession, *, webhook_id: int) -> None:
 
 
 async def rotate_secret(
-    db: AsyncSession, *, settings: Settings, webhook_id: int, overlap: timedelta | None
+    db: AsyncSession, *, rules: WebhookRules, webhook_id: int, overlap: timedelta | None
 ) -> SecretRotated:
     """A new secret; the current one keeps signing too for `overlap`, so receivers can switch
     at their pace. A secret older than the current one stops at once."""
     endpoint = await _get(db, webhook_id, lock=True)
-    overlap = settings.webhooks.secret_overlap if overlap is None else overlap
+    overlap = rules.settings.secret_overlap if overlap is None else overlap
     secret = signing.new_secret()
     if overlap > timedelta(0):
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = utcnow() + overlap
     else:
         endpoint.previous_secret = endpoint.previous_secret_expires_at = None
-    endpoint.secret = signing.seal(ensure_secret_key(settings), secret)
+    endpoint.secret = signing.seal(rules.master, secret)
     await db.commit()
     return SecretRotated(
         secret=secret, previous_secret_expires_at=endpoint.previous_secret_expires_at
@@ -190,7 +198,7 @@ async def list_deliveries(
 
 
 async def replay(
-    db: AsyncSession, *, settings: Settings, webhook_id: int, delivery_id: int
+    db: AsyncSession, *, rules: WebhookRules, webhook_id: int, delivery_id: int
 ) -> DeliveryRead:
     """Send a delivery again now (same `webhook-id`), with a fresh `webhooks.retry_for`."""
     row = (
@@ -215,7 +223,7 @@ async def replay(
         raise DeliveryInFlight("This delivery is being sent right now; try again shortly.")
     delivery.status = "pending"
     delivery.next_attempt_at = now
-    delivery.give_up_at = now + settings.webhooks.retry_for
+    delivery.give_up_at = now + rules.settings.retry_for
     delivery.finished_at = None
     await db.commit()
     return (await _delivery_reads(db, [(delivery, event)]))[0]

@@ -18,13 +18,13 @@ from keyturn.auth.models import EmailProof
 from keyturn.auth.password import hashing, strength
 from keyturn.auth.phone.otp import Otp
 from keyturn.auth.schemas import EmailProofSent
+from keyturn.auth.throttles import Throttles
 from keyturn.config import Settings
 from keyturn.contacts import normalize_email
 from keyturn.db import end_read, fail, utcnow
 from keyturn.errors import BadRequest, Conflict
 from keyturn.logs import get_logger, mask_email
 from keyturn.notify import email as mail
-from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import live
 from keyturn.users import service as users
 from keyturn.users.models import User
@@ -56,18 +56,6 @@ class EmailAlreadyProven(Conflict):
 
 def _code_subject(user_id: int, email: str) -> str:
     return f"email:{user_id}:{email}"
-
-
-async def _throttle(
-    limiter: RateLimiter, settings: Settings, *, user: User, email: str, ip: str | None
-) -> None:
-    login = settings.login
-    await limiter.hit(
-        Limit("account", login.link_email_per_account, ("link-email-account", str(user.id))),
-        Limit("address", login.link_email_per_address, ("link-email-address", user.market, email)),
-        Limit("ip", login.link_email_per_ip, ("link-email-ip", ip or "unknown")),
-        detail="Too many email codes requested; try again later.",
-    )
 
 
 async def _open_proof(
@@ -128,7 +116,7 @@ async def claim_email(
     db: AsyncSession,
     *,
     settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
     caller: live.Principal,
     email: str,
@@ -146,7 +134,7 @@ async def claim_email(
         raise linking.AlreadyLinked("This account already has an email address.")
     password = strength.normalize(password)
     strength.check(password, personal=(email, user.full_name))
-    await _throttle(limiter, settings, user=user, email=email, ip=ip)
+    await throttles.email_code(user_id=user.id, market=user.market, email=email, ip=ip)
     owner = await users.find_by_email(db, email)
     await end_read(db)
     password_hash = await hashing.hash_password(password)
@@ -179,7 +167,7 @@ async def send_email_proof(
     db: AsyncSession,
     *,
     settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
     caller: live.Principal,
     ip: str | None,
@@ -192,7 +180,7 @@ async def send_email_proof(
         raise NoEmail("This account has no email address; add one with /auth/link/email.")
     if user.email_verified:
         raise EmailAlreadyProven("This account's email address is already proven.")
-    await _throttle(limiter, settings, user=user, email=user.email, ip=ip)
+    await throttles.email_code(user_id=user.id, market=user.market, email=user.email, ip=ip)
     await db.refresh(user, with_for_update=True)  # one proof of this account at a time
     code = await _open_proof(
         db, settings=settings, otp=otp, user=user, email=user.email, password_hash=None

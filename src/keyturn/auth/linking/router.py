@@ -20,10 +20,11 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    Limiter,
     OtpDep,
+    RequestMarket,
     SettingsDep,
     StepUp,
+    ThrottlesDep,
 )
 from keyturn.users.schemas import UserRead
 
@@ -51,7 +52,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 async def claim_email(
     db: Db,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
     caller: StepUp,
     ip: ClientIp,
@@ -61,7 +62,7 @@ async def claim_email(
     return await email.claim_email(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         otp=otp,
         caller=caller,
         email=body.email,
@@ -86,7 +87,7 @@ async def claim_email(
 async def send_email_proof(
     db: Db,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
     caller: Caller,
     ip: ClientIp,
@@ -95,7 +96,7 @@ async def send_email_proof(
     return await email.send_email_proof(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         otp=otp,
         caller=caller,
         ip=ip,
@@ -132,18 +133,18 @@ async def verify_email(
 )
 async def send_phone_code(
     db: Db,
-    settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
+    market: RequestMarket,
     caller: StepUp,
     ip: ClientIp,
     body: SendVerificationIn,
 ) -> SendVerificationOut:
     return await linking.send_phone_code(
         db,
-        settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         otp=otp,
+        market=market,
         caller=caller,
         raw_phone=body.phone,
         ip=ip,
@@ -162,18 +163,18 @@ async def send_phone_code(
 )
 async def verify_phone(
     db: Db,
-    settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
+    market: RequestMarket,
     caller: StepUp,
     ip: ClientIp,
     body: LinkPhoneVerifyIn,
 ) -> UserRead:
     return await linking.verify_phone(
         db,
-        settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         otp=otp,
+        market=market,
         caller=caller,
         raw_phone=body.phone,
         code=body.verification_code,

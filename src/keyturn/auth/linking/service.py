@@ -14,17 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.audit import service as audit
-from keyturn.auth.phone import firewall
 from keyturn.auth.phone import service as phone_code
 from keyturn.auth.phone.otp import Otp, WrongCode
 from keyturn.auth.schemas import SendVerificationOut
-from keyturn.config import Settings
+from keyturn.auth.throttles import Throttles
 from keyturn.contacts import normalize_phone
 from keyturn.db import fail
 from keyturn.errors import Conflict, Forbidden
 from keyturn.logs import get_logger, mask_email, mask_phone
+from keyturn.markets import Market
 from keyturn.notices import service as notices
-from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import live
 from keyturn.users import service as users
 from keyturn.users.models import User
@@ -88,20 +87,20 @@ async def commit_link(
 async def send_phone_code(
     db: AsyncSession,
     *,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
+    market: Market,
     caller: live.Principal,
     raw_phone: str,
     ip: str | None,
 ) -> SendVerificationOut:
     """Text a code to the phone the caller wants to add (same budget as sign-in codes)."""
-    number, region = phone_code.sms_number(raw_phone, settings.market(caller.market))
+    number, region = phone_code.sms_number(raw_phone, market.config)
     user = await linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
     sent = await phone_code.send_code(
-        db, settings=settings, limiter=limiter, otp=otp, number=number, region=region, ip=ip
+        db, throttles=throttles, otp=otp, number=number, region=region, ip=ip
     )
     await db.commit()
     return sent
@@ -110,20 +109,20 @@ async def send_phone_code(
 async def verify_phone(
     db: AsyncSession,
     *,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
+    market: Market,
     caller: live.Principal,
     raw_phone: str,
     code: str,
     ip: str | None,
 ) -> UserRead:
     """Prove the phone with its code and add it to the caller's account."""
-    number, _ = normalize_phone(raw_phone, settings.market(caller.market).country)
+    number, _ = normalize_phone(raw_phone, market.config.country)
     user = await linkable(db, caller)
     if user.phone_number is not None:
         raise AlreadyLinked("This account already has a phone number.")
-    await firewall.spend_verify_budget(limiter, settings, ip=ip)
+    await throttles.code_guess(ip=ip)
     try:
         await otp.consume(db, phone=number, code=code, ip=ip)
     except WrongCode as refused:

@@ -20,11 +20,11 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    KeyringDep,
     Market,
     MfaCipher,
     PathId,
     SettingsDep,
+    SignInDep,
     StepUp,
     UserAgent,
 )
@@ -54,8 +54,7 @@ async def verify(
     request: Request,
     response: Response,
     db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
+    context: SignInDep,
     cipher: MfaCipher,
     market: Market,
     ip: ClientIp,
@@ -64,8 +63,7 @@ async def verify(
 ) -> TokenResponse:
     tokens = await second_step.verify(
         db,
-        settings=settings,
-        keyring=keyring,
+        context=context,
         cipher=cipher,
         market=market,
         mfa_token=body.mfa_token,
@@ -73,7 +71,7 @@ async def verify(
         recovery_code=body.recovery_code,
         device=Device(name=None, user_agent=user_agent, ip=ip),
     )
-    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
+    return cookies.respond(request, response, tokens, body.refresh_transport)
 
 
 @profile_router.get("", summary="Your second factors: the authenticator app, codes left")

@@ -23,12 +23,11 @@ from keyturn.auth.mfa.service import METHODS, recovery_code_used
 from keyturn.auth.mfa.throttle import SecondFactorThrottled
 from keyturn.auth.models import MfaChallenge
 from keyturn.auth.schemas import TokenResponse
-from keyturn.config import Settings
+from keyturn.config import MfaSettings
 from keyturn.db import fail
 from keyturn.errors import AppError
 from keyturn.sessions import devices
 from keyturn.sessions import service as sessions
-from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
 from keyturn.users.models import User
@@ -36,8 +35,7 @@ from keyturn.users.models import User
 
 async def complete_sign_in(
     db: AsyncSession,
-    settings: Settings,
-    keyring: Keyring,
+    context: signin.SignInContext,
     *,
     user: User,
     market: str,
@@ -52,7 +50,7 @@ async def complete_sign_in(
     if not is_new_user and await proof.enabled(db, user_id=user.id):
         return await begin(
             db,
-            settings,
+            context.mfa,
             user=user,
             market=market,
             method=method,
@@ -61,8 +59,7 @@ async def complete_sign_in(
         )
     return await signin.complete_sign_in(
         db,
-        settings,
-        keyring,
+        context.issuer,
         user=user,
         market=market,
         method=method,
@@ -76,7 +73,7 @@ async def complete_sign_in(
 
 async def begin(
     db: AsyncSession,
-    settings: Settings,
+    rules: MfaSettings,
     *,
     user: User,
     market: str,
@@ -86,7 +83,7 @@ async def begin(
 ) -> MfaRequiredOut:
     """The first factor `method` was right: hand out the `mfa_token` (commits)."""
     token = await pending.issue(
-        db, settings.mfa, user_id=user.id, method=method, device=device, guest_claims=guest_claims
+        db, rules, user_id=user.id, method=method, device=device, guest_claims=guest_claims
     )
     audit.record(db, "login.second_factor_required", user_id=user.id, ip=device.ip, method=method)
     await db.commit()
@@ -94,7 +91,7 @@ async def begin(
     return MfaRequiredOut(
         mfa_token=token,
         methods=METHODS,
-        expires_in=int(settings.mfa.token_ttl.total_seconds()),
+        expires_in=int(rules.token_ttl.total_seconds()),
         message="Enter the code from your authenticator app, or a recovery code.",
     )
 
@@ -102,8 +99,7 @@ async def begin(
 async def verify(
     db: AsyncSession,
     *,
-    settings: Settings,
-    keyring: Keyring,
+    context: signin.SignInContext,
     cipher: TotpCipher,
     market: str,
     mfa_token: str,
@@ -122,7 +118,7 @@ async def verify(
     try:
         used = await proof.check(
             db,
-            settings.mfa,
+            context.mfa,
             cipher,
             user_id=user.id,
             ip=device.ip,
@@ -130,14 +126,13 @@ async def verify(
             recovery_code=recovery_code,
         )
     except (WrongTotpCode, WrongRecoveryCode, SecondFactorThrottled, SecondFactorNotEnabled) as e:
-        await _refused(db, settings, challenge, market=market, ip=device.ip, error=e)
+        await _refused(db, context.mfa, challenge, market=market, ip=device.ip, error=e)
     await db.delete(challenge)
     if used == "recovery_code":
         await recovery_code_used(db, user=user, ip=device.ip)
     return await signin.complete_sign_in(
         db,
-        settings,
-        keyring,
+        context.issuer,
         user=user,
         market=market,
         method=challenge.method,
@@ -153,7 +148,7 @@ async def verify(
 
 async def _refused(
     db: AsyncSession,
-    settings: Settings,
+    rules: MfaSettings,
     challenge: MfaChallenge,
     *,
     market: str,
@@ -163,7 +158,7 @@ async def _refused(
     """Spend one of the token's tries (the last one ends it), audit, keep the counts, raise."""
     if isinstance(error, WrongTotpCode | WrongRecoveryCode):
         challenge.attempts += 1
-        left = settings.mfa.token_attempts - challenge.attempts
+        left = rules.token_attempts - challenge.attempts
         error.extra["attempts_remaining"] = max(0, min(left, error.extra["attempts_remaining"]))
         if left <= 0:
             await db.delete(challenge)

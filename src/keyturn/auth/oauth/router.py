@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from keyturn.auth import cookies
 from keyturn.auth.mfa.schemas import MfaRequiredOut
-from keyturn.auth.oauth import service
+from keyturn.auth.oauth import manage, service
 from keyturn.auth.oauth.schemas import (
     IdentityLinkIn,
     IdentityList,
@@ -18,10 +18,9 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    KeyringDep,
-    Market,
     OAuthDep,
-    SettingsDep,
+    RequestMarket,
+    SignInDep,
     StepUp,
     UserAgent,
 )
@@ -51,10 +50,9 @@ async def oauth_sign_in(
     request: Request,
     response: Response,
     db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
+    context: SignInDep,
     oauth: OAuthDep,
-    market: Market,
+    market: RequestMarket,
     ip: ClientIp,
     guest: BearerClaims,
     provider: ProviderName,
@@ -63,8 +61,7 @@ async def oauth_sign_in(
 ) -> TokenResponse | MfaRequiredOut:
     tokens = await service.sign_in(
         db,
-        settings,
-        keyring,
+        context,
         oauth,
         provider=provider,
         market=market,
@@ -75,7 +72,7 @@ async def oauth_sign_in(
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
-    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
+    return cookies.respond(request, response, tokens, body.refresh_transport)
 
 
 @router.get(
@@ -84,7 +81,7 @@ async def oauth_sign_in(
     tags=["profile"],
 )
 async def list_identities(db: Db, caller: Caller) -> IdentityList:
-    return await service.list_identities(db, user_id=caller.user_id)
+    return await manage.list_identities(db, user_id=caller.user_id)
 
 
 @router.post(
@@ -104,7 +101,7 @@ async def link_identity(
     provider: ProviderName,
     body: IdentityLinkIn,
 ) -> IdentityRead:
-    return await service.link(
+    return await manage.link(
         db,
         oauth,
         caller=caller,
@@ -129,4 +126,4 @@ async def link_identity(
     },
 )
 async def unlink_identity(db: Db, caller: StepUp, ip: ClientIp, provider: ProviderName) -> None:
-    await service.unlink(db, caller=caller, provider=provider, ip=ip)
+    await manage.unlink(db, caller=caller, provider=provider, ip=ip)

@@ -1,4 +1,5 @@
-"""Sign in with Apple or Google, and link or unlink them (docs/social-sign-in.md).
+"""Sign in with Apple or Google (docs/social-sign-in.md); linking one to a signed-in account is
+`manage`.
 
 The linking rules:
 1. A known (provider, subject) signs its user in.
@@ -9,59 +10,38 @@ The linking rules:
 4. Otherwise a new account is created (with the email only when the provider verified it
    and no other account holds it).
 Each new link is an `identity.linked` event, and for an existing account a security notice to
-its owner (a new way in); an unlink is `identity.unlinked` and a notice.
+its owner (a new way in).
 The id_token is verified (network) before any database work, so no transaction waits on the
 provider.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keyturn.audit import service as audit
 from keyturn.auth import signin
 from keyturn.auth.mfa import second_step
 from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.models import Identity
-from keyturn.auth.oauth import apple, revocations
+from keyturn.auth.oauth import apple
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.oauth.idtoken import ProvenIdentity, Provider
-from keyturn.auth.oauth.schemas import IdentityList, IdentityRead
-from keyturn.auth.passkeys import service as passkeys
 from keyturn.auth.schemas import TokenResponse
-from keyturn.config import Settings
-from keyturn.db import end_read, utcnow
-from keyturn.errors import BadRequest, Conflict, Forbidden, NotFound
+from keyturn.config import MarketConfig
+from keyturn.db import utcnow
+from keyturn.errors import BadRequest, Conflict
 from keyturn.events import service as events
-from keyturn.logs import get_logger, mask_email
+from keyturn.logs import get_logger
+from keyturn.markets import Market
 from keyturn.notices import service as notices
-from keyturn.sessions import devices, live
-from keyturn.sessions.keys import Keyring
+from keyturn.sessions import devices
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
 from keyturn.users.models import User
 
 log = get_logger("keyturn.auth.oauth")
-
-
-class IdentityTaken(Conflict):
-    """This Apple/Google account already signs in to another keyturn account."""
-
-    code = "identity.taken"
-
-
-class ProviderAlreadyLinked(Conflict):
-    """The account already has another account of this provider linked; unlink it first."""
-
-    code = "identity.provider_already_linked"
-
-
-class LastWayIn(Conflict):
-    """Unlinking would leave the account with no way to sign in."""
-
-    code = "identity.last_way_in"
 
 
 class EmailBelongsToAccount(Conflict):
@@ -76,13 +56,7 @@ class IdentityNotYours(BadRequest):
     code = "identity.not_linked"
 
 
-class GuestCannotLinkIdentity(Forbidden):
-    """A guest session has no account to link to; sign in with the provider instead."""
-
-    code = "identity.guest_not_allowed"
-
-
-async def _prove(
+async def check_id_token(
     oauth: OAuth,
     provider: Provider,
     *,
@@ -107,12 +81,11 @@ async def _prove(
 
 async def sign_in(
     db: AsyncSession,
-    settings: Settings,
-    keyring: Keyring,
+    context: signin.SignInContext,
     oauth: OAuth,
     *,
     provider: Provider,
-    market: str,
+    market: Market,
     id_token: str,
     nonce: str | None,
     full_name: str | None,
@@ -123,25 +96,24 @@ async def sign_in(
     """`POST /auth/oauth/{provider}`: prove, find or create the user by the rules, sign in;
     an account with a second factor gets its `mfa_token` instead (we cannot see how the
     provider checked the person, so Apple/Google count as one factor)."""
-    proven, sealed = await _prove(
+    proven, sealed = await check_id_token(
         oauth, provider, id_token=id_token, nonce=nonce, authorization_code=authorization_code
     )
     name = (full_name or "").strip() or proven.name
     try:
-        user, identity, is_new = await _find_or_create(db, settings, market, proven, name)
+        user, identity, is_new = await _find_or_create(db, market.config, proven, name)
     except IntegrityError:
         # A concurrent first sign-in of the same person (or a registration of the email)
         # committed first: the second look finds what it made.
         await db.rollback()
-        user, identity, is_new = await _find_or_create(db, settings, market, proven, name)
-    _remember(identity, proven, name=name, sealed=sealed)
+        user, identity, is_new = await _find_or_create(db, market.config, proven, name)
+    remember(identity, proven, name=name, sealed=sealed)
     await signin.refuse_if_disabled(db, user=user, method=provider, ip=device.ip)
     return await second_step.complete_sign_in(
         db,
-        settings,
-        keyring,
+        context,
         user=user,
-        market=market,
+        market=market.code,
         method=provider,
         device=device,
         guest_claims=guest_claims,
@@ -150,9 +122,9 @@ async def sign_in(
 
 
 async def _find_or_create(
-    db: AsyncSession, settings: Settings, market: str, proven: ProvenIdentity, name: str | None
+    db: AsyncSession, market: MarketConfig, proven: ProvenIdentity, name: str | None
 ) -> tuple[User, Identity, bool]:
-    identity = await _find(db, proven.provider, proven.subject)
+    identity = await find_identity(db, proven.provider, proven.subject)
     if identity is not None:
         return await users.get_user(db, identity.user_id), identity, False
     owner = None
@@ -165,31 +137,31 @@ async def _find_or_create(
             "that account and link from its profile."
         )
     if owner is not None and owner.email_verified:
-        identity = _new_identity(owner, proven)  # rule 2
+        identity = new_identity(owner, proven)  # rule 2
         db.add(identity)
         await db.flush()
-        _announce_linked(db, owner, identity, via="verified_email")
+        announce_linked(db, owner, identity, via="verified_email")
         log.info("identity_linked_by_email", provider=proven.provider, user_id=owner.id)
         return owner, identity, False
     # Rules 3 and 4: a new account. It takes the email only if the provider verified it and
     # nobody holds it: an unproven claim elsewhere keeps its row but blocks nobody.
     takes_email = proven.email_verified and owner is None
     user = users.new_user(
-        settings.market(market),
+        market,
         email=proven.email if takes_email else None,
         full_name=name,
     )
     user.email_verified = takes_email
     db.add(user)
     await db.flush()
-    identity = _new_identity(user, proven)
+    identity = new_identity(user, proven)
     db.add(identity)
     await db.flush()
-    _announce_linked(db, user, identity, via="sign_up")
+    announce_linked(db, user, identity, via="sign_up")
     return user, identity, True
 
 
-def _announce_linked(db: AsyncSession, user: User, identity: Identity, *, via: str) -> None:
+def announce_linked(db: AsyncSession, user: User, identity: Identity, *, via: str) -> None:
     """`identity.linked` of a flushed identity; the owner of an account that existed before is
     told (`via`: `sign_up` for an account the identity creates, `verified_email`, `profile`),
     and the notice names the identity for its "this wasn't me" link (`auth.ways_in`)."""
@@ -204,7 +176,7 @@ def _announce_linked(db: AsyncSession, user: User, identity: Identity, *, via: s
         )
 
 
-def _new_identity(user: User, proven: ProvenIdentity) -> Identity:
+def new_identity(user: User, proven: ProvenIdentity) -> Identity:
     return Identity(
         user_id=user.id,
         provider=proven.provider,
@@ -216,7 +188,7 @@ def _new_identity(user: User, proven: ProvenIdentity) -> Identity:
     )
 
 
-def _remember(
+def remember(
     identity: Identity, proven: ProvenIdentity, *, name: str | None, sealed: str | None
 ) -> None:
     """What the provider showed this time; a name once given (Apple: first time only) stays."""
@@ -230,7 +202,7 @@ def _remember(
     identity.last_used_at = utcnow()
 
 
-async def _find(db: AsyncSession, provider: str, subject: str) -> Identity | None:
+async def find_identity(db: AsyncSession, provider: str, subject: str) -> Identity | None:
     return await db.scalar(
         select(Identity).where(Identity.provider == provider, Identity.subject == subject)
     )
@@ -249,128 +221,8 @@ async def prove(
     valid and its subject linked to `user_id`. Call with no transaction open (the provider's
     keys may be fetched); the identity's last use is flushed. Returns the `amr`."""
     proven = await oauth.verifier.verify(provider, id_token, nonce=nonce)
-    identity = await _find(db, provider, proven.subject)
+    identity = await find_identity(db, provider, proven.subject)
     if identity is None or identity.user_id != user_id:
         raise IdentityNotYours(f"This {provider.title()} account is not linked to yours.")
     identity.last_used_at = utcnow()
     return signin.METHOD_AMR[provider]
-
-
-async def linked_providers(db: AsyncSession, *, user_id: int) -> list[str]:
-    """The providers linked to the account (ways to re-authenticate)."""
-    rows = await db.scalars(
-        select(Identity.provider).where(Identity.user_id == user_id).order_by(Identity.provider)
-    )
-    return list(rows)
-
-
-async def list_identities(db: AsyncSession, *, user_id: int) -> IdentityList:
-    rows = await db.scalars(
-        select(Identity).where(Identity.user_id == user_id).order_by(Identity.id)
-    )
-    return IdentityList(items=[IdentityRead.model_validate(row) for row in rows])
-
-
-async def link(
-    db: AsyncSession,
-    oauth: OAuth,
-    *,
-    caller: live.Principal,
-    provider: Provider,
-    id_token: str,
-    nonce: str | None,
-    full_name: str | None,
-    authorization_code: str | None,
-    ip: str | None,
-) -> IdentityRead:
-    """`POST /profile/identities/{provider}`: link the proven account to the caller's."""
-    user = await users.get_user(db, caller.user_id)
-    if user.role == "guest":
-        raise GuestCannotLinkIdentity("Guests sign in with the provider instead of linking.")
-    await end_read(db)  # the provider is asked with no transaction open
-    proven, sealed = await _prove(
-        oauth, provider, id_token=id_token, nonce=nonce, authorization_code=authorization_code
-    )
-    user = await users.get_user(db, caller.user_id)
-    identity = await _find(db, provider, proven.subject)
-    if identity is not None and identity.user_id != user.id:
-        raise IdentityTaken(f"This {provider.title()} account signs in to another account.")
-    try:
-        if identity is None:
-            other = await db.scalar(
-                select(Identity).where(Identity.user_id == user.id, Identity.provider == provider)
-            )
-            if other is not None:
-                raise ProviderAlreadyLinked(
-                    f"Another {provider.title()} account is linked; unlink it first."
-                )
-            identity = _new_identity(user, proven)
-            db.add(identity)
-            await db.flush()
-            _announce_linked(db, user, identity, via="profile")
-        _remember(identity, proven, name=(full_name or "").strip() or proven.name, sealed=sealed)
-        audit.record(
-            db,
-            "identity.linked",
-            user_id=user.id,
-            session_id=caller.session_id,
-            ip=ip,
-            provider=provider,
-        )
-        await db.commit()
-    except IntegrityError:
-        await db.rollback()
-        raise IdentityTaken(
-            f"This {provider.title()} account signs in to another account."
-        ) from None
-    log.info(
-        "identity_linked", provider=provider, user_id=user.id, email=mask_email(proven.email or "")
-    )
-    return IdentityRead.model_validate(identity)
-
-
-async def unlink(
-    db: AsyncSession, *, caller: live.Principal, provider: Provider, ip: str | None
-) -> None:
-    """`DELETE /profile/identities/{provider}`: unlink, if another way to sign in remains.
-    Apple's refresh token is queued for revocation at Apple."""
-    user = await db.scalar(select(User).where(User.id == caller.user_id).with_for_update())
-    if user is None:
-        raise NotFound("No such user.")
-    identity = await db.scalar(
-        select(Identity).where(Identity.user_id == user.id, Identity.provider == provider)
-    )
-    if identity is None:
-        raise NotFound(f"No {provider.title()} account is linked.")
-    if not await _other_way_in(db, user, identity):
-        raise LastWayIn("Add a password, a phone or another sign-in method before unlinking.")
-    revocations.queue(db, identity)
-    await db.delete(identity)
-    audit.record(
-        db,
-        "identity.unlinked",
-        user_id=user.id,
-        session_id=caller.session_id,
-        ip=ip,
-        provider=provider,
-    )
-    events.emit(
-        db,
-        "identity.unlinked",
-        {"user_id": user.id, "provider": provider, "reason": "unlinked_by_user"},
-    )
-    notices.queue(db, user=user, kind="identity_unlinked", details={"provider": provider.title()})
-    await db.commit()
-
-
-async def _other_way_in(db: AsyncSession, user: User, identity: Identity) -> bool:
-    if user.phone_number is not None or (user.email and user.password_hash):
-        return True
-    if await passkeys.has_passkeys(db, user_id=user.id):
-        return True
-    others = await db.scalar(
-        select(func.count())
-        .select_from(Identity)
-        .where(Identity.user_id == user.id, Identity.id != identity.id)
-    )
-    return bool(others)

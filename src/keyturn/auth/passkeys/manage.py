@@ -18,7 +18,7 @@ from keyturn.auth.passkeys import authenticators, ceremony, challenges
 from keyturn.auth.passkeys.ceremony import PasskeyRefused
 from keyturn.auth.passkeys.schemas import PasskeyList, PasskeyRead
 from keyturn.auth.passkeys.service import find_passkey, refuse, user_passkeys
-from keyturn.config import Settings
+from keyturn.config import PasskeySettings
 from keyturn.db import utcnow
 from keyturn.errors import Conflict, NotFound
 from keyturn.events import service as events
@@ -49,7 +49,7 @@ class PasskeyNotFound(NotFound):
 
 
 async def registration_options(
-    db: AsyncSession, *, settings: Settings, caller: live.Principal
+    db: AsyncSession, *, rp: PasskeySettings, caller: live.Principal
 ) -> dict[str, Any]:
     """Options for `navigator.credentials.create()`: a discoverable, user-verified passkey
     for this account, none it already has."""
@@ -62,7 +62,7 @@ async def registration_options(
     handle = owned[0].user_handle if owned else bytes_to_base64url(secrets.token_bytes(32))
     challenge = await challenges.issue(
         db,
-        settings.passkeys,
+        rp,
         purpose="register",
         session_id=caller.session_id,
         user_id=user.id,
@@ -71,7 +71,7 @@ async def registration_options(
     await db.commit()
     account_name = user.email or user.phone_number or f"user {user.id}"
     return ceremony.registration_options(
-        settings.passkeys,
+        rp,
         challenge=challenge,
         user_handle=base64url_to_bytes(handle),
         user_name=account_name,
@@ -83,7 +83,7 @@ async def registration_options(
 async def register(
     db: AsyncSession,
     *,
-    settings: Settings,
+    rp: PasskeySettings,
     caller: live.Principal,
     credential: dict[str, Any],
     name: str | None,
@@ -96,8 +96,8 @@ async def register(
         answered = await challenges.consume(
             db, challenge=client.challenge, purpose="register", session_id=caller.session_id
         )
-        ceremony.check_origin(settings.passkeys, client)
-        new = ceremony.verify_registration(settings.passkeys, credential, client=client)
+        ceremony.check_origin(rp, client)
+        new = ceremony.verify_registration(rp, credential, client=client)
     except PasskeyRefused as refused:
         await refuse(db, refused, user_id=user.id, ip=ip, ceremony="register")
     if await find_passkey(db, new.credential_id) is not None:

@@ -21,12 +21,12 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    KeyringDep,
-    Limiter,
     Market,
     PathId,
-    SettingsDep,
+    RelyingParty,
+    SignInDep,
     StepUp,
+    ThrottlesDep,
     UserAgent,
 )
 from keyturn.deps import OptionalClaims as BearerClaims
@@ -60,9 +60,9 @@ OPTIONS_NOTE = (
     responses={429: {"description": "Too many requests from this address (Retry-After)"}},
 )
 async def login_options(
-    db: Db, settings: SettingsDep, limiter: Limiter, market: Market, ip: ClientIp
+    db: Db, rp: RelyingParty, throttles: ThrottlesDep, market: Market, ip: ClientIp
 ) -> dict[str, Any]:
-    return await service.login_options(db, settings=settings, limiter=limiter, market=market, ip=ip)
+    return await service.login_options(db, rp=rp, throttles=throttles, market=market, ip=ip)
 
 
 @router.post(
@@ -76,8 +76,8 @@ async def login(
     request: Request,
     response: Response,
     db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
+    rp: RelyingParty,
+    context: SignInDep,
     market: Market,
     ip: ClientIp,
     guest: BearerClaims,
@@ -86,14 +86,14 @@ async def login(
 ) -> TokenResponse:
     tokens = await service.login(
         db,
-        settings=settings,
-        keyring=keyring,
+        context=context,
+        rp=rp,
         market=market,
         credential=body.credential.model_dump(exclude_none=True),
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
-    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
+    return cookies.respond(request, response, tokens, body.refresh_transport)
 
 
 @profile_router.post(
@@ -103,8 +103,8 @@ async def login(
     "excluded." + OPTIONS_NOTE,
     responses={**STEP_UP_RESPONSES, 409: {"description": "The account has 20 passkeys already"}},
 )
-async def registration_options(db: Db, settings: SettingsDep, caller: StepUp) -> dict[str, Any]:
-    return await manage.registration_options(db, settings=settings, caller=caller)
+async def registration_options(db: Db, rp: RelyingParty, caller: StepUp) -> dict[str, Any]:
+    return await manage.registration_options(db, rp=rp, caller=caller)
 
 
 @profile_router.post(
@@ -114,11 +114,11 @@ async def registration_options(db: Db, settings: SettingsDep, caller: StepUp) ->
     responses={**REFUSED, **STEP_UP_RESPONSES, 409: {"description": "Already registered"}},
 )
 async def register(
-    db: Db, settings: SettingsDep, caller: StepUp, ip: ClientIp, body: PasskeyCreate
+    db: Db, rp: RelyingParty, caller: StepUp, ip: ClientIp, body: PasskeyCreate
 ) -> PasskeyRead:
     return await manage.register(
         db,
-        settings=settings,
+        rp=rp,
         caller=caller,
         credential=body.credential.model_dump(exclude_none=True),
         name=body.name,
@@ -156,8 +156,8 @@ async def remove(db: Db, caller: StepUp, ip: ClientIp, passkey_id: PathId) -> Re
     summary="iOS apps that share this site's passkeys (webcredentials)",
     responses={404: {"description": "No iOS app is configured"}},
 )
-async def apple_app_site_association(settings: SettingsDep) -> JSONResponse:
-    return _association(wellknown.apple_app_site_association(settings.passkeys))
+async def apple_app_site_association(rp: RelyingParty) -> JSONResponse:
+    return _association(wellknown.apple_app_site_association(rp))
 
 
 @wellknown_router.get(
@@ -165,8 +165,8 @@ async def apple_app_site_association(settings: SettingsDep) -> JSONResponse:
     summary="Android apps that share this site's passkeys (Digital Asset Links)",
     responses={404: {"description": "No Android app is configured"}},
 )
-async def asset_links(settings: SettingsDep) -> JSONResponse:
-    return _association(wellknown.asset_links(settings.passkeys))
+async def asset_links(rp: RelyingParty) -> JSONResponse:
+    return _association(wellknown.asset_links(rp))
 
 
 def _association(document: Any) -> JSONResponse:

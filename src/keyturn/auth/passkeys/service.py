@@ -19,12 +19,11 @@ from keyturn.auth.models import Passkey
 from keyturn.auth.passkeys import ceremony, challenges
 from keyturn.auth.passkeys.ceremony import PasskeyRefused
 from keyturn.auth.schemas import TokenResponse
-from keyturn.config import Settings
+from keyturn.auth.throttles import Throttles
+from keyturn.config import PasskeySettings
 from keyturn.db import fail, utcnow
 from keyturn.errors import BadRequest, TooManyRequests
-from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import devices, live
-from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
 
@@ -51,30 +50,25 @@ class NoPasskeys(BadRequest):
 
 
 async def login_options(
-    db: AsyncSession, *, settings: Settings, limiter: RateLimiter, market: str, ip: str | None
+    db: AsyncSession, *, rp: PasskeySettings, throttles: Throttles, market: str, ip: str | None
 ) -> dict[str, Any]:
     """Options for `navigator.credentials.get()` with no account named: the browser or phone
     offers the passkeys it holds for us (also as autofill, conditional mediation)."""
     try:
-        await limiter.hit(
-            Limit(
-                "ip", settings.passkeys.login_options_per_ip, ("passkey-options", ip or "unknown")
-            ),
-            detail="Too many passkey sign-in attempts from this address; try again later.",
-        )
+        await throttles.passkey_options(ip=ip)
     except TooManyRequests:
         metrics.sign_in(market, "passkey", "throttled")
         raise
-    challenge = await challenges.issue(db, settings.passkeys, purpose="login")
+    challenge = await challenges.issue(db, rp, purpose="login")
     await db.commit()
-    return ceremony.authentication_options(settings.passkeys, challenge=challenge, allow=[])
+    return ceremony.authentication_options(rp, challenge=challenge, allow=[])
 
 
 async def login(
     db: AsyncSession,
     *,
-    settings: Settings,
-    keyring: Keyring,
+    context: signin.SignInContext,
+    rp: PasskeySettings,
     market: str,
     credential: dict[str, Any],
     device: devices.Device,
@@ -83,7 +77,7 @@ async def login(
     """Sign in with a passkey alone: no phone, no password."""
     try:
         passkey, amr = await _use(
-            db, settings, credential, purpose="login", session_id=None, user_id=None, ip=device.ip
+            db, rp, credential, purpose="login", session_id=None, user_id=None, ip=device.ip
         )
     except PasskeyRefused:
         metrics.sign_in(market, "passkey", "refused")
@@ -92,8 +86,7 @@ async def login(
     await signin.refuse_if_disabled(db, user=user, method="passkey", ip=device.ip)
     return await signin.complete_sign_in(
         db,
-        settings,
-        keyring,
+        context.issuer,
         user=user,
         market=market,
         method="passkey",
@@ -109,7 +102,7 @@ async def login(
 
 
 async def reauthentication_options(
-    db: AsyncSession, *, settings: Settings, caller: live.Principal
+    db: AsyncSession, *, rp: PasskeySettings, caller: live.Principal
 ) -> dict[str, Any]:
     """Options to prove it is still you with one of your passkeys, for this session only."""
     owned = await user_passkeys(db, caller.user_id)
@@ -117,14 +110,14 @@ async def reauthentication_options(
         raise NoPasskeys("This account has no passkey; re-authenticate another way.")
     challenge = await challenges.issue(
         db,
-        settings.passkeys,
+        rp,
         purpose="reauth",
         session_id=caller.session_id,
         user_id=caller.user_id,
     )
     await db.commit()
     return ceremony.authentication_options(
-        settings.passkeys,
+        rp,
         challenge=challenge,
         allow=[(p.credential_id, p.transports) for p in owned],
     )
@@ -133,7 +126,7 @@ async def reauthentication_options(
 async def prove(
     db: AsyncSession,
     *,
-    settings: Settings,
+    rp: PasskeySettings,
     caller: live.Principal,
     credential: dict[str, Any],
     ip: str | None,
@@ -142,7 +135,7 @@ async def prove(
     (flushed, the caller commits)."""
     _, amr = await _use(
         db,
-        settings,
+        rp,
         credential,
         purpose="reauth",
         session_id=caller.session_id,
@@ -162,7 +155,7 @@ async def has_passkeys(db: AsyncSession, *, user_id: int) -> bool:
 
 async def _use(
     db: AsyncSession,
-    settings: Settings,
+    rp: PasskeySettings,
     credential: dict[str, Any],
     *,
     purpose: str,
@@ -179,7 +172,7 @@ async def _use(
         await challenges.consume(
             db, challenge=client.challenge, purpose=purpose, session_id=session_id
         )
-        ceremony.check_origin(settings.passkeys, client)
+        ceremony.check_origin(rp, client)
         passkey = await find_passkey(db, credential["rawId"].rstrip("="), lock=True)
         handle = ceremony.user_handle_of(credential)
         if (
@@ -190,7 +183,7 @@ async def _use(
             passkey = None
             raise PasskeyNotRecognized("This passkey is not registered to this account.")
         assertion = ceremony.verify_assertion(
-            settings.passkeys, credential, client=client, public_key=passkey.public_key
+            rp, credential, client=client, public_key=passkey.public_key
         )
         _check_counter(passkey, assertion.sign_count)
     except PasskeyRefused as refused:

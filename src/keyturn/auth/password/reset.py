@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn.audit import service as audit
 from keyturn.auth import ways_in
 from keyturn.auth.models import PasswordReset
-from keyturn.auth.password import hashing, throttle
+from keyturn.auth.password import hashing
 from keyturn.auth.schemas import MessageOut, PasswordChangedOut
+from keyturn.auth.throttles import Throttles
 from keyturn.config import Settings
 from keyturn.contacts import normalize_email
 from keyturn.db import end_read, utcnow
@@ -22,7 +23,6 @@ from keyturn.errors import BadRequest
 from keyturn.events import service as events
 from keyturn.notices import service as notices
 from keyturn.notify import email as mail
-from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import ending
 from keyturn.users import service as users
 from keyturn.users.models import User
@@ -54,7 +54,7 @@ async def forgot_password(
     db: AsyncSession,
     *,
     settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     market: str,
     email: str,
     ip: str | None,
@@ -62,11 +62,7 @@ async def forgot_password(
 ) -> MessageOut:
     """Email a single-use reset link. The answer never says whether the address is known."""
     email = normalize_email(email)
-    await limiter.hit(
-        Limit("email", settings.login.forgot_per_email, ("forgot-email", market, email)),
-        Limit("ip", settings.login.forgot_per_ip, ("forgot-ip", ip or "unknown")),
-        detail="Too many reset requests; try again later.",
-    )
+    await throttles.reset_requested(market=market, email=email, ip=ip)
     user = await users.find_by_email(db, email)
     if user is not None and user.is_active:
         token = secrets.token_urlsafe(32)
@@ -98,8 +94,7 @@ async def forgot_password(
 async def reset_password(
     db: AsyncSession,
     *,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     market: str,
     token: str,
     new_password: str,
@@ -145,7 +140,7 @@ async def reset_password(
     notices.queue(db, user=user, kind="password_changed")
     await db.commit()
     if user.email:
-        await throttle.succeeded(limiter, settings, market=market, account=user.email)
+        await throttles.login_succeeded(market=market, account=user.email)
     return PasswordChangedOut(
         message="Password changed; sign in with the new password.", sessions_revoked=revoked
     )

@@ -21,11 +21,12 @@ from keyturn.deps import (
     STEP_UP_RESPONSES,
     ClientIp,
     Db,
-    KeyringDep,
-    Limiter,
     Market,
+    RequestMarket,
     SettingsDep,
+    SignInDep,
     StepUp,
+    ThrottlesDep,
     UserAgent,
 )
 from keyturn.deps import OptionalClaims as BearerClaims
@@ -56,10 +57,8 @@ async def register(
     request: Request,
     response: Response,
     db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
-    market: Market,
+    context: SignInDep,
+    market: RequestMarket,
     ip: ClientIp,
     guest: BearerClaims,
     body: RegisterIn,
@@ -67,9 +66,7 @@ async def register(
 ) -> TokenResponse:
     tokens = await service.register(
         db,
-        settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         market=market,
         email=body.email,
         password=body.password,
@@ -78,7 +75,7 @@ async def register(
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
-    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
+    return cookies.respond(request, response, tokens, body.refresh_transport)
 
 
 @router.post(
@@ -95,9 +92,7 @@ async def login(
     request: Request,
     response: Response,
     db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
+    context: SignInDep,
     market: Market,
     ip: ClientIp,
     guest: BearerClaims,
@@ -106,16 +101,14 @@ async def login(
 ) -> TokenResponse | MfaRequiredOut:
     tokens = await service.login(
         db,
-        settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         market=market,
         email=body.email,
         password=body.password,
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
-    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
+    return cookies.respond(request, response, tokens, body.refresh_transport)
 
 
 @router.post(
@@ -127,7 +120,7 @@ async def login(
 async def forgot_password(
     db: Db,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     market: Market,
     ip: ClientIp,
     background: BackgroundTasks,
@@ -136,7 +129,7 @@ async def forgot_password(
     return await reset.forgot_password(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         market=market,
         email=body.email,
         ip=ip,
@@ -154,16 +147,14 @@ async def forgot_password(
 )
 async def reset_password(
     db: Db,
-    settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     market: Market,
     ip: ClientIp,
     body: ResetPasswordIn,
 ) -> PasswordChangedOut:
     return await reset.reset_password(
         db,
-        settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         market=market,
         token=body.token,
         new_password=body.new_password,
@@ -183,16 +174,14 @@ async def reset_password(
 )
 async def change_password(
     db: Db,
-    settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     caller: StepUp,
     ip: ClientIp,
     body: ChangePasswordIn,
 ) -> PasswordChangedOut:
     return await service.change_password(
         db,
-        settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         caller=caller,
         current_password=body.current_password,
         new_password=body.new_password,

@@ -15,18 +15,17 @@ from keyturn.audit import service as audit
 from keyturn.auth import signin
 from keyturn.auth.mfa import second_step
 from keyturn.auth.mfa.schemas import MfaRequiredOut
-from keyturn.auth.password import hashing, reset, strength, throttle
+from keyturn.auth.password import hashing, reset, strength
 from keyturn.auth.schemas import PasswordChangedOut, TokenResponse
-from keyturn.config import Settings
+from keyturn.auth.throttles import LoginThrottled, Throttles
 from keyturn.contacts import InvalidEmail, normalize_email
 from keyturn.db import end_read, fail, utcnow
 from keyturn.errors import BadRequest, Unauthorized
 from keyturn.events import service as events
 from keyturn.logs import get_logger, mask_email
+from keyturn.markets import Market
 from keyturn.notices import service as notices
-from keyturn.ratelimit import Limit, RateLimiter
 from keyturn.sessions import devices, ending, live
-from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
 from keyturn.users.service import EmailTaken
@@ -58,10 +57,8 @@ class NoPassword(BadRequest):
 async def register(
     db: AsyncSession,
     *,
-    settings: Settings,
-    keyring: Keyring,
-    limiter: RateLimiter,
-    market: str,
+    context: signin.SignInContext,
+    market: Market,
     email: str,
     password: str,
     full_name: str | None,
@@ -72,15 +69,12 @@ async def register(
     email = normalize_email(email)
     password = strength.normalize(password)
     strength.check(password, personal=(email, full_name, company))
-    await limiter.hit(
-        Limit("ip", settings.login.register_per_ip, ("register-ip", device.ip or "unknown")),
-        detail="Too many accounts created from this address; try again later.",
-    )
+    await context.throttles.registration(ip=device.ip)
     password_hash = await hashing.hash_password(password)
     if await users.find_by_email(db, email) is not None:
         raise EmailTaken(TAKEN)
     user = users.new_user(
-        settings.market(market),
+        market.config,
         email=email,
         password_hash=password_hash,
         full_name=full_name,
@@ -94,25 +88,22 @@ async def register(
         raise EmailTaken(TAKEN) from None
     tokens = await signin.complete_sign_in(
         db,
-        settings,
-        keyring,
+        context.issuer,
         user=user,
-        market=market,
+        market=market.code,
         method="password",
         device=device,
         guest_claims=guest_claims,
         is_new_user=True,
     )
-    log.info("registered", email=mask_email(email), market=market)
+    log.info("registered", email=mask_email(email), market=market.code)
     return tokens
 
 
 async def login(
     db: AsyncSession,
     *,
-    settings: Settings,
-    keyring: Keyring,
-    limiter: RateLimiter,
+    context: signin.SignInContext,
     market: str,
     email: str,
     password: str,
@@ -125,11 +116,10 @@ async def login(
         account = normalize_email(email)
     except InvalidEmail:  # cannot match an account, but gets the same answer and cost
         account = email.strip().lower()
+    throttles = context.throttles
     try:
-        await throttle.begin_attempt(
-            limiter, settings, market=market, account=account, ip=device.ip
-        )
-    except throttle.LoginThrottled:
+        await throttles.login_attempt(market=market, account=account, ip=device.ip)
+    except LoginThrottled:
         metrics.sign_in(market, "password", "throttled")
         raise
     user = await users.find_by_email(db, account)
@@ -137,7 +127,7 @@ async def login(
     ok, new_hash = await hashing.check_password(password, user.password_hash if user else None)
     if not ok or user is None:
         metrics.sign_in(market, "password", "invalid_credentials")
-        await throttle.failed(limiter, settings, ip=device.ip)
+        await throttles.login_failed(ip=device.ip)
         audit.record(
             db,
             "login.failed",
@@ -153,8 +143,7 @@ async def login(
         user.password_hash = new_hash
     tokens = await second_step.complete_sign_in(
         db,
-        settings,
-        keyring,
+        context,
         user=user,
         market=market,
         method="password",
@@ -163,15 +152,14 @@ async def login(
         is_new_user=False,
         rehashed=bool(new_hash),
     )
-    await throttle.succeeded(limiter, settings, market=market, account=account)
+    await throttles.login_succeeded(market=market, account=account)
     return tokens
 
 
 async def change_password(
     db: AsyncSession,
     *,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     caller: live.Principal,
     current_password: str,
     new_password: str,
@@ -182,13 +170,13 @@ async def change_password(
     if user.password_hash is None:
         raise NoPassword("This account has no password yet; add one with /auth/link/email.")
     account = user.email or f"user:{user.id}"
-    await throttle.begin_attempt(limiter, settings, market=caller.market, account=account, ip=ip)
+    await throttles.login_attempt(market=caller.market, account=account, ip=ip)
     await end_read(db)
     ok, _ = await hashing.check_password(current_password, user.password_hash)
     if not ok:
-        await throttle.failed(limiter, settings, ip=ip)
+        await throttles.login_failed(ip=ip)
         raise WrongCurrentPassword("The current password is not right.")
-    await throttle.succeeded(limiter, settings, market=caller.market, account=account)
+    await throttles.login_succeeded(market=caller.market, account=account)
     password_hash = await hashing.new_password_hash(
         new_password, personal=(user.email, user.full_name, user.company)
     )

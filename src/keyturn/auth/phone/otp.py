@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keyturn import metrics
 from keyturn.auth.failures import Failures, client_network
 from keyturn.auth.models import PhoneChallenge
-from keyturn.config import Settings
+from keyturn.config import OtpSettings
 from keyturn.db import end_read, utcnow
 from keyturn.errors import BadRequest, TooManyRequests
 from keyturn.notify.sms import SmsProvider
@@ -56,7 +56,7 @@ class ResendTooSoon(TooManyRequests):
 
 @dataclass(frozen=True)
 class Otp:
-    settings: Settings
+    rules: OtpSettings
     secret: bytes
     provider: SmsProvider
 
@@ -75,18 +75,18 @@ class Otp:
 
     def _phone_failures(self, challenge: PhoneChallenge, now: datetime) -> Failures:
         counted = Failures(challenge.failed_attempts, challenge.first_failed_at)
-        return counted.live(self.settings.otp.phone_failure_window, now)
+        return counted.live(self.rules.phone_failure_window, now)
 
     def _client_failures(self, challenge: PhoneChallenge, client: str, now: datetime) -> Failures:
         count, since = (challenge.client_failures or {}).get(client, (0, None))
         counted = Failures(count, datetime.fromtimestamp(since, now.tzinfo) if since else None)
-        return counted.live(self.settings.otp.failure_window, now)
+        return counted.live(self.rules.failure_window, now)
 
     def _refuse_unless_open(self, challenge: PhoneChallenge | None, client: str) -> None:
         """Raise unless this client may try a code on this challenge now (changes nothing)."""
         if challenge is None or challenge.consumed_at is not None:
             raise WrongCode("Invalid or expired code; ask for a new one.", attempts_remaining=0)
-        otp, now = self.settings.otp, utcnow()
+        otp, now = self.rules, utcnow()
         locked = max(
             self._phone_failures(challenge, now).locked_for(
                 otp.max_attempts_per_phone, otp.phone_failure_window, now
@@ -106,7 +106,7 @@ class Otp:
             )
 
     def _remaining(self, challenge: PhoneChallenge, client: str, now: datetime) -> int:
-        otp = self.settings.otp
+        otp = self.rules
         return max(
             0,
             min(
@@ -119,7 +119,7 @@ class Otp:
         """Count a wrong code for the phone and the client, or clear the client's count
         after a right one (the phone's count stays: it is the daily bound)."""
         now = utcnow()
-        window = self.settings.otp.failure_window
+        window = self.rules.failure_window
         clients = {
             key: (count, since)
             for key, (count, since) in (challenge.client_failures or {}).items()
@@ -137,7 +137,7 @@ class Otp:
         """Refuse a resend within the cooldown (reads only)."""
         now = utcnow()
         challenge = await self._challenge(db, phone)
-        cooldown = self.settings.otp.resend_cooldown
+        cooldown = self.rules.resend_cooldown
         if challenge and challenge.consumed_at is None and now - challenge.sent_at < cooldown:
             wait = math.ceil((challenge.sent_at + cooldown - now).total_seconds())
             metrics.rate_limited("otp-cooldown")
@@ -160,7 +160,7 @@ class Otp:
             db.add(challenge)
         challenge.code_hash = self.code_hash(phone, code) if code else None
         challenge.sent_at = now
-        challenge.expires_at = now + self.settings.otp.ttl
+        challenge.expires_at = now + self.rules.ttl
         challenge.consumed_at = None
         await db.flush()
 

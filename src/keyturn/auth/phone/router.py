@@ -14,11 +14,10 @@ from keyturn.auth.schemas import (
 from keyturn.deps import (
     ClientIp,
     Db,
-    KeyringDep,
-    Limiter,
-    Market,
     OtpDep,
-    SettingsDep,
+    RequestMarket,
+    SignInDep,
+    ThrottlesDep,
     UserAgent,
 )
 from keyturn.deps import OptionalClaims as BearerClaims
@@ -37,21 +36,14 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 )
 async def send_verification(
     db: Db,
-    settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     otp: OtpDep,
-    market: Market,
+    market: RequestMarket,
     ip: ClientIp,
     body: SendVerificationIn,
 ) -> SendVerificationOut:
     return await service.send_verification(
-        db,
-        settings=settings,
-        limiter=limiter,
-        otp=otp,
-        market=market,
-        raw_phone=body.phone,
-        ip=ip,
+        db, throttles=throttles, otp=otp, market=market, raw_phone=body.phone, ip=ip
     )
 
 
@@ -70,11 +62,9 @@ async def verify_code(
     request: Request,
     response: Response,
     db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
+    context: SignInDep,
     otp: OtpDep,
-    market: Market,
+    market: RequestMarket,
     ip: ClientIp,
     guest: BearerClaims,
     body: VerifyCodeIn,
@@ -82,9 +72,7 @@ async def verify_code(
 ) -> TokenResponse | MfaRequiredOut:
     tokens = await service.verify_code(
         db,
-        settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         otp=otp,
         market=market,
         raw_phone=body.phone,
@@ -92,4 +80,4 @@ async def verify_code(
         device=Device(name=body.device_name, user_agent=user_agent, ip=ip),
         guest_claims=guest,
     )
-    return cookies.respond(request, response, settings, tokens, body.refresh_transport)
+    return cookies.respond(request, response, tokens, body.refresh_transport)

@@ -1,6 +1,6 @@
 """Phone sign-in: text a 6-digit code, then sign in with it; the user is created at its first
-sign-in. The code rules live in `otp`, the SMS cost budget in `firewall`; linking a phone to an
-account (`auth.linking`) sends its code through `send_code` too."""
+sign-in. The code rules live in `otp`, the SMS cost budget in `auth.throttles`; linking a phone to
+an account (`auth.linking`) sends its code through `send_code` too."""
 
 from __future__ import annotations
 
@@ -11,18 +11,17 @@ from keyturn.audit import service as audit
 from keyturn.auth import signin
 from keyturn.auth.mfa import second_step
 from keyturn.auth.mfa.schemas import MfaRequiredOut
-from keyturn.auth.phone import firewall
 from keyturn.auth.phone.otp import Otp, ResendTooSoon, TooManyAttempts, WrongCode
 from keyturn.auth.schemas import SendVerificationOut, TokenResponse
-from keyturn.config import MarketConfig, Settings
+from keyturn.auth.throttles import Throttles
+from keyturn.config import MarketConfig
 from keyturn.contacts import InvalidPhone, normalize_phone, receives_sms
 from keyturn.db import fail, market_of
 from keyturn.errors import AppError, Invalid, TooManyRequests
 from keyturn.logs import get_logger, mask_phone
+from keyturn.markets import Market
 from keyturn.notify.sms import SmsRejected, SmsUnavailable
-from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import devices
-from keyturn.sessions.keys import Keyring
 from keyturn.sessions.tokens import AccessClaims
 from keyturn.users import service as users
 
@@ -59,8 +58,7 @@ def sms_number(raw: str, market: MarketConfig) -> tuple[str, str]:
 async def send_code(
     db: AsyncSession,
     *,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
     number: str,
     region: str,
@@ -69,7 +67,7 @@ async def send_code(
     """Refuse a resend too soon, spend the SMS budget, issue and send the code (flushed)."""
     try:
         await otp.check_cooldown(db, phone=number)
-        await firewall.spend_sms_budget(limiter, settings, phone=number, region=region, ip=ip)
+        await throttles.sms_sent(phone=number, region=region, ip=ip)
         await otp.issue(db, phone=number)
     except AppError as refused:
         reason = _refusal(refused)
@@ -79,8 +77,8 @@ async def send_code(
     metrics.sms_code_sent(market_of(db))
     return SendVerificationOut(
         message="Verification code sent.",
-        expires_in=int(settings.otp.ttl.total_seconds()),
-        resend_after=int(settings.otp.resend_cooldown.total_seconds()),
+        expires_in=int(otp.rules.ttl.total_seconds()),
+        resend_after=int(otp.rules.resend_cooldown.total_seconds()),
     )
 
 
@@ -104,31 +102,26 @@ def _refusal(error: AppError) -> str | None:
 async def send_verification(
     db: AsyncSession,
     *,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
-    market: str,
+    market: Market,
     raw_phone: str,
     ip: str | None,
 ) -> SendVerificationOut:
     """Send a code. The answer is the same whether or not the number has an account."""
-    number, region = sms_number(raw_phone, settings.market(market))
-    sent = await send_code(
-        db, settings=settings, limiter=limiter, otp=otp, number=number, region=region, ip=ip
-    )
+    number, region = sms_number(raw_phone, market.config)
+    sent = await send_code(db, throttles=throttles, otp=otp, number=number, region=region, ip=ip)
     await db.commit()
-    log.info("verification_sent", phone=mask_phone(number), market=market)
+    log.info("verification_sent", phone=mask_phone(number), market=market.code)
     return sent
 
 
 async def verify_code(
     db: AsyncSession,
     *,
-    settings: Settings,
-    keyring: Keyring,
-    limiter: RateLimiter,
+    context: signin.SignInContext,
     otp: Otp,
-    market: str,
+    market: Market,
     raw_phone: str,
     code: str,
     device: devices.Device,
@@ -136,33 +129,31 @@ async def verify_code(
 ) -> TokenResponse | MfaRequiredOut:
     """Check the code, create the user on first sign-in, open a session, merge a guest; or,
     for an account with a second factor, hand out its `mfa_token`."""
-    market_config = settings.market(market)
-    number, _ = normalize_phone(raw_phone, market_config.country)
+    number, _ = normalize_phone(raw_phone, market.config.country)
     try:
-        await firewall.spend_verify_budget(limiter, settings, ip=device.ip)
+        await context.throttles.code_guess(ip=device.ip)
     except TooManyRequests:
-        metrics.sign_in(market, "phone", "throttled")
+        metrics.sign_in(market.code, "phone", "throttled")
         raise
     try:
         await otp.consume(db, phone=number, code=code, ip=device.ip)
     except (WrongCode, TooManyAttempts) as refused:  # provider outages are not failed sign-ins
-        metrics.sign_in(market, "phone", _outcome(refused))
+        metrics.sign_in(market.code, "phone", _outcome(refused))
         audit.record(db, "login.failed", ip=device.ip, method="phone", phone=mask_phone(number))
         await fail(db, refused)
     user = await users.find_by_phone(db, number)
     is_new_user = user is None
     if user is None:
-        user = users.new_user(market_config, phone_number=number)
+        user = users.new_user(market.config, phone_number=number)
         db.add(user)
         await db.flush()
     await signin.refuse_if_disabled(db, user=user, method="phone", ip=device.ip)
     user.is_verified = True
     return await second_step.complete_sign_in(
         db,
-        settings,
-        keyring,
+        context,
         user=user,
-        market=market,
+        market=market.code,
         method="phone",
         device=device,
         guest_claims=guest_claims,

@@ -11,12 +11,11 @@ from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    KeyringDep,
-    Limiter,
     MfaCipher,
     OAuthDep,
     OtpDep,
-    SettingsDep,
+    RelyingParty,
+    SignInDep,
 )
 
 router = APIRouter(prefix="/auth/reauthenticate", tags=["step-up"])
@@ -44,9 +43,8 @@ router = APIRouter(prefix="/auth/reauthenticate", tags=["step-up"])
 )
 async def reauthenticate(
     db: Db,
-    settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
+    rp: RelyingParty,
+    context: SignInDep,
     otp: OtpDep,
     cipher: MfaCipher,
     oauth: OAuthDep,
@@ -56,12 +54,11 @@ async def reauthenticate(
 ) -> ReauthenticatedOut:
     return await service.reauthenticate(
         db,
-        settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         otp=otp,
         cipher=cipher,
         oauth=oauth,
+        rp=rp,
         caller=caller,
         proof=body,
         ip=ip,
@@ -74,5 +71,5 @@ async def reauthenticate(
     description="A challenge for this session only, listing your passkeys.",
     responses={400: {"description": "The account has no passkey"}},
 )
-async def passkey_options(db: Db, settings: SettingsDep, caller: Caller) -> dict[str, Any]:
-    return await passkeys.reauthentication_options(db, settings=settings, caller=caller)
+async def passkey_options(db: Db, rp: RelyingParty, caller: Caller) -> dict[str, Any]:
+    return await passkeys.reauthentication_options(db, rp=rp, caller=caller)

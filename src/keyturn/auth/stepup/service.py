@@ -18,13 +18,14 @@ from keyturn.auth.mfa import service as mfa
 from keyturn.auth.mfa.cipher import TotpCipher
 from keyturn.auth.mfa.proof import SecondFactorNotEnabled, WrongRecoveryCode, WrongTotpCode
 from keyturn.auth.mfa.throttle import SecondFactorThrottled
+from keyturn.auth.oauth import manage as linked
 from keyturn.auth.oauth import service as identities
 from keyturn.auth.oauth.clients import OAuth
 from keyturn.auth.oauth.idtoken import InvalidIdToken
 from keyturn.auth.passkeys import service as passkeys
-from keyturn.auth.password import hashing, throttle
-from keyturn.auth.phone import firewall
+from keyturn.auth.password import hashing
 from keyturn.auth.phone.otp import Otp, TooManyAttempts, WrongCode
+from keyturn.auth.signin import SignInContext
 from keyturn.auth.stepup.schemas import (
     PasskeyProof,
     PasswordProof,
@@ -35,13 +36,12 @@ from keyturn.auth.stepup.schemas import (
     SmsProof,
     TotpProof,
 )
-from keyturn.config import API_PREFIX, Settings
+from keyturn.auth.throttles import Throttles
+from keyturn.config import API_PREFIX, MfaSettings, PasskeySettings, Settings
 from keyturn.db import end_read, fail, utcnow
 from keyturn.errors import BadRequest, Unauthorized
-from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import live
 from keyturn.sessions import service as sessions
-from keyturn.sessions.keys import Keyring
 from keyturn.users import service as users
 from keyturn.users.models import User
 
@@ -100,38 +100,38 @@ async def methods_for(db: AsyncSession, user: User) -> list[str]:
         methods.append("passkey")
     if await second_factor.enabled(db, user_id=user.id):
         methods += ["totp", "recovery_code"]
-    methods += await identities.linked_providers(db, user_id=user.id)
+    methods += await linked.linked_providers(db, user_id=user.id)
     return methods
 
 
 async def reauthenticate(
     db: AsyncSession,
     *,
-    settings: Settings,
-    keyring: Keyring,
-    limiter: RateLimiter,
+    context: SignInContext,
     otp: Otp,
     cipher: TotpCipher,
     oauth: OAuth,
+    rp: PasskeySettings,
     caller: live.Principal,
     proof: Proof,
     ip: str | None,
 ) -> ReauthenticatedOut:
     """Check the proof, renew the session's `auth_time` and `amr`, issue an access token."""
     user = await users.get_user(db, caller.user_id)
+    throttles = context.throttles
     if isinstance(proof, PasswordProof):
-        amr = await _password(db, settings, limiter, caller, user, proof.password, ip)
+        amr = await _password(db, throttles, caller, user, proof.password, ip)
     elif isinstance(proof, SmsProof):
-        amr = await _sms(db, settings, limiter, otp, caller, user, proof.verification_code, ip)
+        amr = await _sms(db, throttles, otp, caller, user, proof.verification_code, ip)
     elif isinstance(proof, ProviderProof):
         amr = await _provider(db, oauth, caller, proof, ip)
     elif isinstance(proof, PasskeyProof):
         amr = await passkeys.prove(
-            db, settings=settings, caller=caller, credential=proof.credential.model_dump(), ip=ip
+            db, rp=rp, caller=caller, credential=proof.credential.model_dump(), ip=ip
         )
     else:
-        amr = await _second_factor(db, settings, cipher, caller, user, proof, ip)
-    token = await sessions.record_proof(db, settings, keyring, caller=caller, amr=amr)
+        amr = await _second_factor(db, context.mfa, cipher, caller, user, proof, ip)
+    token = await sessions.record_proof(db, context.issuer, caller=caller, amr=amr)
     audit.record(
         db,
         "session.reauthenticated",
@@ -152,8 +152,7 @@ async def reauthenticate(
 
 async def _password(
     db: AsyncSession,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     caller: live.Principal,
     user: User,
     password: str,
@@ -162,20 +161,19 @@ async def _password(
     if user.password_hash is None:
         raise MethodUnavailable("This account has no password; use another method.")
     account = user.email or f"user:{user.id}"
-    await throttle.begin_attempt(limiter, settings, market=caller.market, account=account, ip=ip)
+    await throttles.login_attempt(market=caller.market, account=account, ip=ip)
     await end_read(db)
     ok, _ = await hashing.check_password(password, user.password_hash)
     if not ok:
-        await throttle.failed(limiter, settings, ip=ip)
+        await throttles.login_failed(ip=ip)
         await _failed(db, caller, ip, "password", ReauthenticationFailed("Wrong password."))
-    await throttle.succeeded(limiter, settings, market=caller.market, account=account)
+    await throttles.login_succeeded(market=caller.market, account=account)
     return ("pwd",)
 
 
 async def _sms(
     db: AsyncSession,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     otp: Otp,
     caller: live.Principal,
     user: User,
@@ -184,7 +182,7 @@ async def _sms(
 ) -> tuple[str, ...]:
     if user.phone_number is None:
         raise MethodUnavailable("This account has no phone number; use another method.")
-    await firewall.spend_verify_budget(limiter, settings, ip=ip)
+    await throttles.code_guess(ip=ip)
     try:
         await otp.consume(db, phone=user.phone_number, code=code, ip=ip)
     except (WrongCode, TooManyAttempts) as refused:
@@ -194,7 +192,7 @@ async def _sms(
 
 async def _second_factor(
     db: AsyncSession,
-    settings: Settings,
+    rules: MfaSettings,
     cipher: TotpCipher,
     caller: live.Principal,
     user: User,
@@ -205,7 +203,7 @@ async def _second_factor(
     try:
         used = await second_factor.check(
             db,
-            settings.mfa,
+            rules,
             cipher,
             user_id=user.id,
             ip=ip,

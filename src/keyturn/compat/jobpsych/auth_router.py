@@ -5,18 +5,24 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from keyturn.auth import cookies as keyturn_cookies
 from keyturn.compat.jobpsych import cookies, passwords, service
 from keyturn.compat.jobpsych import schemas as out
-from keyturn.compat.jobpsych.deps import JobPsychDb, JobPsychDevice, JobPsychMarket
+from keyturn.compat.jobpsych.deps import (
+    JobPsychDb,
+    JobPsychDevice,
+    JobPsychMarket,
+    JobPsychRequestMarket,
+)
 from keyturn.compat.jobpsych.errors import JobPsychRoute
 from keyturn.deps import (
     Caller,
     ClientIp,
     Db,
-    KeyringDep,
-    Limiter,
+    IssuerDep,
     MarketsDep,
     OptionalClaims,
     RequestedMarket,
     SettingsDep,
+    SignInDep,
+    ThrottlesDep,
 )
 from keyturn.errors import Unauthorized
 
@@ -24,10 +30,8 @@ PREFIX = "/api/auth"
 router = APIRouter(prefix=PREFIX, tags=["jobpsych"], route_class=JobPsychRoute)
 
 
-def _signed_in(
-    request: Request, response: Response, settings: SettingsDep, done: service.SignedIn
-) -> out.AuthOut:
-    cookies.deliver(request, response, settings, done.refresh_token, done.refresh_expires_in)
+def _signed_in(request: Request, response: Response, done: service.SignedIn) -> out.AuthOut:
+    cookies.deliver(request, response, done.refresh_token, done.refresh_expires_in)
     return done.body
 
 
@@ -42,22 +46,20 @@ async def register(
     response: Response,
     db: JobPsychDb,
     settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
-    market: JobPsychMarket,
+    context: SignInDep,
+    market: JobPsychRequestMarket,
     device: JobPsychDevice,
     body: out.RegisterIn,
 ) -> out.AuthOut:
     done = await service.register(
         db,
         settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         market=market,
         body=body,
         device=device,
     )
-    return _signed_in(request, response, settings, done)
+    return _signed_in(request, response, done)
 
 
 @router.post(
@@ -75,8 +77,7 @@ async def login(
     response: Response,
     db: JobPsychDb,
     settings: SettingsDep,
-    keyring: KeyringDep,
-    limiter: Limiter,
+    context: SignInDep,
     market: JobPsychMarket,
     device: JobPsychDevice,
     body: out.LoginIn,
@@ -84,13 +85,12 @@ async def login(
     done = await service.login(
         db,
         settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         market=market,
         body=body,
         device=device,
     )
-    return _signed_in(request, response, settings, done)
+    return _signed_in(request, response, done)
 
 
 @router.post(
@@ -102,28 +102,26 @@ async def refresh(
     request: Request,
     response: Response,
     markets: MarketsDep,
-    settings: SettingsDep,
-    keyring: KeyringDep,
+    issuer: IssuerDep,
     requested: RequestedMarket,
     ip: ClientIp,
 ) -> out.RefreshOut:
     token = cookies.read(request)
     if token is None:
         raise Unauthorized("Refresh token required")
-    keyturn_cookies.check_origin(request, settings)
+    keyturn_cookies.check_origin(request)
     try:
         body, new_token, max_age = await service.refresh(
             markets,
-            settings=settings,
-            keyring=keyring,
+            issuer=issuer,
             requested=requested,
             refresh_token=token,
             ip=ip,
         )
     except Unauthorized as refused:
-        refused.headers["Set-Cookie"] = cookies.clearing_header(request, settings)
+        refused.headers["Set-Cookie"] = cookies.clearing_header(request)
         raise
-    cookies.deliver(request, response, settings, new_token, max_age)
+    cookies.deliver(request, response, new_token, max_age)
     return body
 
 
@@ -132,14 +130,13 @@ async def logout(
     request: Request,
     response: Response,
     markets: MarketsDep,
-    settings: SettingsDep,
     claims: OptionalClaims,
     ip: ClientIp,
 ) -> out.Message:
     result = await service.logout(
         markets, claims=claims, refresh_token=cookies.read(request), ip=ip
     )
-    cookies.clear(request, response, settings)
+    cookies.clear(request, response)
     return result
 
 
@@ -150,7 +147,7 @@ async def logout(
 async def forgot_password(
     db: JobPsychDb,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     market: JobPsychMarket,
     ip: ClientIp,
     background: BackgroundTasks,
@@ -159,7 +156,7 @@ async def forgot_password(
     return await passwords.forgot_password(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         market=market,
         email=body.email,
         ip=ip,
@@ -175,7 +172,7 @@ async def forgot_password(
 async def reset_password(
     db: JobPsychDb,
     settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     market: JobPsychMarket,
     ip: ClientIp,
     background: BackgroundTasks,
@@ -184,7 +181,7 @@ async def reset_password(
     return await passwords.reset_or_send_link(
         db,
         settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         market=market,
         body=body,
         ip=ip,
@@ -199,16 +196,14 @@ async def reset_password(
 )
 async def reset_password_with_token(
     db: JobPsychDb,
-    settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     market: JobPsychMarket,
     ip: ClientIp,
     body: out.ResetWithTokenIn,
 ) -> out.MessageWithData:
     return await passwords.reset_password(
         db,
-        settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         market=market,
         token=body.token,
         new_password=body.newPassword,
@@ -224,15 +219,12 @@ async def reset_password_with_token(
 )
 async def change_password(
     db: Db,
-    settings: SettingsDep,
-    limiter: Limiter,
+    throttles: ThrottlesDep,
     caller: Caller,
     ip: ClientIp,
     body: out.ChangePasswordIn,
 ) -> out.MessageWithData:
-    return await passwords.change_password(
-        db, settings=settings, limiter=limiter, caller=caller, body=body, ip=ip
-    )
+    return await passwords.change_password(db, throttles=throttles, caller=caller, body=body, ip=ip)
 
 
 @router.get("/profile", summary="JobPsych: the signed-in user's profile")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from keyturn.auth import cookies
-from keyturn.config import Settings
 
 NAME = "refreshToken"
 PATH = "/api/auth"
@@ -17,31 +16,29 @@ def read(request: Request) -> str | None:
     return request.cookies.get(NAME) or None
 
 
-def deliver(
-    request: Request, response: Response, settings: Settings, token: str, max_age: int
-) -> None:
+def deliver(request: Request, response: Response, token: str, max_age: int) -> None:
     response.set_cookie(
         NAME,
         token,
         max_age=max_age,
         path=PATH,
-        secure=cookies.spec(request, settings).secure,
+        secure=cookies.spec(request).secure,
         httponly=True,
         samesite="strict",
     )
 
 
-def clear(request: Request, response: Response, settings: Settings) -> None:
+def clear(request: Request, response: Response) -> None:
     response.delete_cookie(
         NAME,
         path=PATH,
-        secure=cookies.spec(request, settings).secure,
+        secure=cookies.spec(request).secure,
         httponly=True,
         samesite="strict",
     )
 
 
-def clearing_header(request: Request, settings: Settings) -> str:
+def clearing_header(request: Request) -> str:
     response = Response()
-    clear(request, response, settings)
+    clear(request, response)
     return response.headers["set-cookie"]

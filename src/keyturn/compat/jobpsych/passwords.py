@@ -6,11 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyturn.auth.password import reset
 from keyturn.auth.password import service as password
+from keyturn.auth.throttles import Throttles
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.config import Settings
 from keyturn.errors import Invalid
 from keyturn.notify.email import Defer
-from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import live
 
 
@@ -27,14 +27,14 @@ async def forgot_password(
     db: AsyncSession,
     *,
     settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     market: str,
     email: str,
     ip: str | None,
     defer: Defer,
 ) -> out.Message:
     await reset.forgot_password(
-        db, settings=settings, limiter=limiter, market=market, email=email, ip=ip, defer=defer
+        db, settings=settings, throttles=throttles, market=market, email=email, ip=ip, defer=defer
     )
     return out.Message(message=FORGOT)
 
@@ -42,8 +42,7 @@ async def forgot_password(
 async def reset_password(
     db: AsyncSession,
     *,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     market: str,
     token: str,
     new_password: str,
@@ -55,8 +54,7 @@ async def reset_password(
         raise PasswordsDiffer("New password and confirm password do not match.")
     await reset.reset_password(
         db,
-        settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         market=market,
         token=token,
         new_password=new_password,
@@ -78,7 +76,7 @@ async def reset_or_send_link(
     db: AsyncSession,
     *,
     settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     market: str,
     body: out.ResetPasswordIn,
     ip: str | None,
@@ -89,8 +87,7 @@ async def reset_or_send_link(
     if body.token is not None and body.newPassword is not None:
         return await reset_password(
             db,
-            settings=settings,
-            limiter=limiter,
+            throttles=throttles,
             market=market,
             token=body.token,
             new_password=body.newPassword,
@@ -101,7 +98,7 @@ async def reset_or_send_link(
         sent = await forgot_password(
             db,
             settings=settings,
-            limiter=limiter,
+            throttles=throttles,
             market=market,
             email=body.email,
             ip=ip,
@@ -117,8 +114,7 @@ async def reset_or_send_link(
 async def change_password(
     db: AsyncSession,
     *,
-    settings: Settings,
-    limiter: RateLimiter,
+    throttles: Throttles,
     caller: live.Principal,
     body: out.ChangePasswordIn,
     ip: str | None,
@@ -127,8 +123,7 @@ async def change_password(
         raise PasswordsDiffer("New password and confirm password do not match.")
     await password.change_password(
         db,
-        settings=settings,
-        limiter=limiter,
+        throttles=throttles,
         caller=caller,
         current_password=body.currentPassword,
         new_password=body.newPassword,

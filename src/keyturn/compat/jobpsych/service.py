@@ -10,13 +10,13 @@ from keyturn.auth import service as auth
 from keyturn.auth.mfa.schemas import MfaRequiredOut
 from keyturn.auth.password import service as password
 from keyturn.auth.schemas import TokenResponse
+from keyturn.auth.signin import SignInContext
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych.errors import SecondFactorRequired, UploadLimitReached
 from keyturn.config import Settings
 from keyturn.markets import Market, Markets
-from keyturn.ratelimit import RateLimiter
 from keyturn.sessions import devices, ending
-from keyturn.sessions.keys import Keyring
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.tokens import AccessClaims, refresh_token_market
 from keyturn.usage import service as usage
 from keyturn.usage.schemas import CounterRead
@@ -68,17 +68,14 @@ async def register(
     db: AsyncSession,
     *,
     settings: Settings,
-    keyring: Keyring,
-    limiter: RateLimiter,
-    market: str,
+    context: SignInContext,
+    market: Market,
     body: out.RegisterIn,
     device: devices.Device,
 ) -> SignedIn:
     tokens = await password.register(
         db,
-        settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         market=market,
         email=body.email,
         password=body.password,
@@ -94,17 +91,14 @@ async def login(
     db: AsyncSession,
     *,
     settings: Settings,
-    keyring: Keyring,
-    limiter: RateLimiter,
+    context: SignInContext,
     market: str,
     body: out.LoginIn,
     device: devices.Device,
 ) -> SignedIn:
     tokens = await password.login(
         db,
-        settings=settings,
-        keyring=keyring,
-        limiter=limiter,
+        context=context,
         market=market,
         email=body.email,
         password=body.password,
@@ -125,8 +119,7 @@ async def login(
 async def refresh(
     markets: Markets,
     *,
-    settings: Settings,
-    keyring: Keyring,
+    issuer: TokenIssuer,
     requested: Market | None,
     refresh_token: str,
     ip: str | None,
@@ -134,8 +127,7 @@ async def refresh(
     """Rotation with theft detection, as on /api/v1; the new token goes back in the cookie."""
     tokens = await auth.refresh(
         markets,
-        settings=settings,
-        keyring=keyring,
+        issuer=issuer,
         requested=requested,
         refresh_token=refresh_token,
         ip=ip,

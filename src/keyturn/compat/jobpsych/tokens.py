@@ -14,11 +14,10 @@ import jwt
 
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych.errors import TokenInvalid
-from keyturn.config import Settings
 from keyturn.db import utcnow
 from keyturn.markets import Markets
 from keyturn.sessions import introspect
-from keyturn.sessions.keys import Keyring
+from keyturn.sessions.issuer import TokenIssuer
 from keyturn.sessions.tokens import TokenVerifier
 
 
@@ -32,9 +31,9 @@ def duration(span: timedelta) -> str:
 
 
 async def verify_token(
-    markets: Markets, verifier: TokenVerifier, settings: Settings, keyring: Keyring, *, token: str
+    markets: Markets, verifier: TokenVerifier, issuer: TokenIssuer, *, token: str
 ) -> out.VerifiedOut:
-    found = await introspect.introspect(markets, verifier, settings, token=token)
+    found = await introspect.introspect(markets, verifier, issuer, token=token)
     if not found.active:
         raise TokenInvalid("Invalid or expired token")
     # Verified above (signature, claims, live session): this only reads what it says.
@@ -43,25 +42,25 @@ async def verify_token(
         message="Token is valid",
         decoded=decoded,
         tokenInfo=out.TokenInfo(
-            algorithm=keyring.algorithm, expiresIn=duration(settings.tokens.access_ttl)
+            algorithm=issuer.keyring.algorithm, expiresIn=duration(issuer.tokens.access_ttl)
         ),
     )
 
 
-def jwt_info(settings: Settings, keyring: Keyring) -> out.JwtInfoOut:
-    info = introspect.jwt_info(settings, keyring)
+def jwt_info(issuer: TokenIssuer, *, environment: str) -> out.JwtInfoOut:
+    info = introspect.jwt_info(issuer)
     return out.JwtInfoOut(
         message="JWT configuration information",
         jwtInfo=out.JwtInfo(
-            algorithm=keyring.algorithm,
-            accessTokenExpiry=duration(settings.tokens.access_ttl),
-            refreshTokenExpiry=duration(settings.tokens.refresh_idle_ttl),
+            algorithm=issuer.keyring.algorithm,
+            accessTokenExpiry=duration(issuer.tokens.access_ttl),
+            refreshTokenExpiry=duration(issuer.tokens.refresh_idle_ttl),
             issuer=info.issuer,
             audience=info.audience,
             activeKid=info.active_kid,
             fingerprints=[k.fingerprint for k in info.keys],
             jwksUri=info.jwks_uri,
-            environment=settings.env,
+            environment=environment,
             timestamp=utcnow(),
         ),
         note="No part of the key is shown. With HS256, compare the fingerprint with your "

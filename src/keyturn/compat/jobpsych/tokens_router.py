@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from keyturn.compat.jobpsych import schemas as out
 from keyturn.compat.jobpsych import tokens
 from keyturn.compat.jobpsych.errors import JobPsychRoute
-from keyturn.deps import KeyringDep, MarketsDep, SettingsDep, VerifierDep
+from keyturn.deps import IssuerDep, MarketsDep, SettingsDep, VerifierDep
 
 
 def tokens_router(prefix: str) -> APIRouter:
@@ -18,16 +18,12 @@ def tokens_router(prefix: str) -> APIRouter:
         responses={401: {"description": "Invalid, expired or logged out"}},
     )
     async def verify_token(
-        markets: MarketsDep,
-        verifier: VerifierDep,
-        settings: SettingsDep,
-        keyring: KeyringDep,
-        body: out.TokenIn,
+        markets: MarketsDep, verifier: VerifierDep, issuer: IssuerDep, body: out.TokenIn
     ) -> out.VerifiedOut:
-        return await tokens.verify_token(markets, verifier, settings, keyring, token=body.token)
+        return await tokens.verify_token(markets, verifier, issuer, token=body.token)
 
     @router.get("/jwt-info", summary="JobPsych: token settings and key fingerprints (no secret)")
-    async def jwt_info(settings: SettingsDep, keyring: KeyringDep) -> out.JwtInfoOut:
-        return tokens.jwt_info(settings, keyring)
+    async def jwt_info(settings: SettingsDep, issuer: IssuerDep) -> out.JwtInfoOut:
+        return tokens.jwt_info(issuer, environment=settings.env)
 
     return router
