@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # What start-up built lives as long as the process: frozen out of the collector's
         # sight, a full collection scans only what requests made since (docs/hot-path.md).
         gc.freeze()
-        loops = []
+        loops = [asyncio.create_task(metrics.flush_forever())]
         if settings.guests.sweep_every.total_seconds() > 0:
             loops.append(
                 asyncio.create_task(

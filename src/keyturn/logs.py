@@ -7,6 +7,7 @@ import re
 import sys
 import traceback
 from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any, TextIO, cast
 
 import structlog
@@ -33,6 +34,18 @@ def mask_email(email: str | None) -> str:
     if not domain:
         return local[:1] + "***"
     return f"{local[:1]}***@{domain}"
+
+
+# The request being answered (set by keyturn.middleware): every log line written while it runs
+# carries it. Each request runs in a task of its own, so nothing leaks into the next one.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def _add_request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
 
 
 def _drop_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -78,7 +91,7 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
+            _add_request_id,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _drop_secrets,

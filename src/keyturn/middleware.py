@@ -3,7 +3,8 @@ request body cap, and the last-resort 500 (generic body with the request id; the
 only in the log).
 
 It runs on every request, so it does the least it can: one pass over the request headers,
-header values built once, metric children looked up once per route. Requests that carry an
+header values built once, the request counted in plain dicts (`metrics.RequestTally`), the
+request id in a context variable of our own (`logs.REQUEST_ID`). Requests that carry an
 `Origin` header go through Starlette's CORSMiddleware; the rest only get the `Vary: Origin` it
 would have added.
 """
@@ -12,16 +13,15 @@ from __future__ import annotations
 
 import os
 import re
-import time
+from time import perf_counter
 from typing import Any
 
-import structlog
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keyturn.errors import BodyTooLarge
-from keyturn.logs import get_logger
-from keyturn.metrics import LATENCY, REQUESTS
+from keyturn.logs import REQUEST_ID, get_logger
+from keyturn.metrics import REQUEST_TALLY
 from keyturn.problems import app_error_response, problem
 
 log = get_logger("keyturn.http")
@@ -49,23 +49,19 @@ class RequestContextMiddleware:
         self.access_log = access_log
         self.max_body_size = max_body_size
         self.streamed_bodies = streamed_bodies
-        self._requests: dict[tuple[str, str, int], Any] = {}
-        self._latency: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id, content_length, has_origin = _scan_headers(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        request_id_set = REQUEST_ID.set(request_id)
         path: str = scope["path"]
-        extra = [(b"x-request-id", request_id.encode())]
+        extra = (b"x-request-id", request_id.encode())
         # CORSMiddleware answers requests with an Origin; every other response gets the
         # `Vary: Origin` it would have added (but not our own 413s and 500s, as before).
         app, vary = (self.cors, False) if has_origin else (self.app, True)
-        started = time.perf_counter()
+        started = perf_counter()
         status = 500
         response_started = False
 
@@ -74,7 +70,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message["headers"] = _with_headers(message.get("headers", []), extra, path, vary)
+                message["headers"] = _with_headers(message.get("headers", ()), extra, path, vary)
             await send(message)
 
         try:
@@ -99,8 +95,11 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_with_headers)
         finally:
-            elapsed = time.perf_counter() - started
-            self._observe(scope["method"], _route_template(scope), status, elapsed)
+            elapsed = perf_counter() - started
+            route: Any = scope.get("route")
+            REQUEST_TALLY.record(
+                scope["method"], getattr(route, "path", None) or "unmatched", status, elapsed
+            )
             if self.access_log:
                 log.info(
                     "request",
@@ -109,18 +108,7 @@ class RequestContextMiddleware:
                     status=status,
                     ms=round(elapsed * 1000, 1),
                 )
-
-    def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
-        counter = self._requests.get((method, route, status))
-        if counter is None:
-            counter = self._requests[(method, route, status)] = REQUESTS.labels(
-                method, route, str(status)
-            )
-        latency = self._latency.get((method, route))
-        if latency is None:
-            latency = self._latency[(method, route)] = LATENCY.labels(method, route)
-        counter.inc()
-        latency.observe(elapsed)
+            REQUEST_ID.reset(request_id_set)
 
     def _capped(self, scope: Scope, content_length: bytes | None) -> bool:
         if content_length is None and scope["method"] in _BODYLESS:
@@ -166,7 +154,7 @@ def _scan_headers(scope: Scope) -> tuple[str, bytes | None, bool]:
 
 
 def _with_headers(
-    headers: Any, extra: list[tuple[bytes, bytes]], path: str, vary: bool
+    headers: Any, request_id: tuple[bytes, bytes], path: str, vary: bool
 ) -> list[tuple[bytes, bytes]]:
     headers = list(headers)
     nosniff = no_store = True
@@ -181,7 +169,7 @@ def _with_headers(
             varies.append(i)
     if vary:
         _vary_origin(headers, varies)
-    headers += extra
+    headers.append(request_id)
     if nosniff:
         headers.append(_NOSNIFF)
     if no_store and not path.startswith(_CACHEABLE_PREFIXES):
@@ -198,9 +186,3 @@ def _vary_origin(headers: list[tuple[bytes, bytes]], varies: list[int]) -> None:
     for i in reversed(varies[1:]):
         del headers[i]
     headers[varies[0]] = (b"vary", merged)
-
-
-def _route_template(scope: Scope) -> str:
-    """The matched route's path template, so metrics do not explode on ids."""
-    route: Any = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"

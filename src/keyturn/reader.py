@@ -62,6 +62,9 @@ class PostgresReader:
         self._timeout = timeout
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        # Turns at the pool, first come first served (asyncpg's own queue lets a newcomer take
+        # a connection a woken waiter was about to get, which made p99 5x p50 under load).
+        self._turns = asyncio.Semaphore(size)
         self._compiled: dict[Select[*tuple[Any, ...]], tuple[str, tuple[str, ...]]] = {}
 
     async def all(self, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]) -> Rows:
@@ -69,15 +72,20 @@ class PostgresReader:
         pool = self._pool or await self._open()
         try:
             async with asyncio.timeout(self._timeout):  # cheaper than acquire(timeout=)
-                conn = await pool.acquire()
+                await self._turns.acquire()
             try:
-                rows: Rows = await conn.fetch(sql, *[params[name] for name in names])
-            except BaseException as exc:
-                if not isinstance(exc, asyncpg.PostgresError):
-                    conn.terminate()  # in an unknown state (e.g. the server went away mid-read)
-                raise
+                async with asyncio.timeout(self._timeout):
+                    conn = await pool.acquire()
+                try:
+                    rows: Rows = await conn.fetch(sql, *[params[name] for name in names])
+                except BaseException as exc:
+                    if not isinstance(exc, asyncpg.PostgresError):
+                        conn.terminate()  # in an unknown state (e.g. the server went away)
+                    raise
+                finally:
+                    await pool.release(conn)
             finally:
-                await pool.release(conn)
+                self._turns.release()
             return rows
         except (
             OSError,

@@ -1,9 +1,13 @@
 """Every error is application/problem+json with a stable code; nothing leaks on a 500."""
 
+import asyncio
+import json
+
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
+from keyturn.logs import get_logger
 from tests.conftest import http_client
 from tests.problems import assert_problem
 
@@ -44,6 +48,27 @@ async def test_unexpected_exception_is_a_generic_500_with_request_id(
     assert "hunter2" not in response.text and "Traceback" not in response.text
     logged = capfd.readouterr().err
     assert "hunter2" in logged and "RuntimeError" in logged  # the traceback stays in the log
+    line = next(json.loads(x) for x in logged.splitlines() if "unhandled_error" in x)
+    assert line["request_id"] == "req-123"
+
+
+async def test_each_log_line_carries_its_own_requests_id(
+    failing_app: FastAPI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Requests run one after another and side by side: no line takes another's id, and a
+    line written outside any request has none."""
+    async with http_client(failing_app) as client:
+        await client.get("/boom", headers={"X-Request-ID": "first-1"})
+        await asyncio.gather(
+            *(client.get("/boom", headers={"X-Request-ID": f"side-{i}"}) for i in range(5))
+        )
+        await client.get("/health", headers={"X-Request-ID": "quiet-1"})
+    get_logger("keyturn.test").warning("outside_any_request")
+    lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if x.startswith("{")]
+    failures = [line["request_id"] for line in lines if line["event"] == "unhandled_error"]
+    assert sorted(failures) == ["first-1", *(f"side-{i}" for i in range(5))]
+    outside = next(line for line in lines if line["event"] == "outside_any_request")
+    assert "request_id" not in outside
 
 
 async def test_api_responses_carry_security_headers(client: httpx.AsyncClient) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client import Counter, Histogram, generate_latest
+import pytest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
@@ -304,3 +305,48 @@ def test_the_grafana_dashboard_queries_only_what_keyturn_exports() -> None:
         for name in re.findall(r"keyturn_[a-z_]+", query):
             assert name in known, name
             assert labels <= known[name][1] | {"le"}, (query, labels - known[name][1])
+
+
+def test_the_request_tally_exports_what_observing_each_request_would() -> None:
+    """The middleware counts in plain dicts and moves the counts into Prometheus on a scrape;
+    the exported counter and histogram (buckets, sum, count) are exactly what one
+    `observe()` per request would have made, bucket edges included."""
+    seconds = [0.0, 0.005, 0.0050001, 0.01, 0.3, 0.3, 9.99, 10.0, 10.5, 120.0]
+    reference = CollectorRegistry()
+    expected = Histogram("expected_seconds", "", ["method", "route"], registry=reference)
+    for value in seconds:
+        expected.labels("GET", "/tally-test").observe(value)
+
+    tally = metrics.RequestTally()
+    for value in seconds:
+        tally.record("GET", "/tally-test", 200, value)
+    tally.record("GET", "/tally-test", 404, 0.001)
+    tally.flush()
+    tally.flush()  # a second flush adds nothing
+
+    def histogram(registry: Any, name: str) -> dict[tuple[str, str], float]:
+        return {
+            (s.name.removeprefix(name), s.labels.get("le", "")): s.value
+            for family in registry.collect()
+            for s in family.samples
+            if s.name.startswith(name)
+            and s.labels.get("route") in (None, "/tally-test")
+            and not s.name.endswith("_created")
+        }
+
+    got = histogram(REGISTRY, "keyturn_http_request_seconds")
+    want = histogram(reference, "expected_seconds")
+    for key in want:  # the 404's 0.001 s falls in every (cumulative) bucket
+        if key[0] in ("_bucket", "_count"):
+            want[key] += 1
+    want[("_sum", "")] += 0.001
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value), key
+    requests = {
+        s.labels["status"]: s.value
+        for family in REGISTRY.collect()
+        for s in family.samples
+        if s.name == "keyturn_http_requests_total" and s.labels["route"] == "/tally-test"
+    }
+    assert requests == {"200": len(seconds), "404": 1}

@@ -2,6 +2,7 @@
 counts, so Prometheus sees one steadily growing counter and not a different process each time."""
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,13 @@ async def test_every_worker_reports_the_sum_of_all_workers(tmp_path: Path) -> No
         await asyncio.gather(*(probe() for _ in range(30)))
         async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
             await sign_in(client)
+        # Each worker moves its request counts into its file once a second (metrics.py).
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            text = httpx.get(f"{live.url}/metrics", headers={"Connection": "close"}).text
+            if counted(text, "keyturn_http_requests_total", route="/health", status="200") >= 30:
+                break
+            time.sleep(0.2)
         pids = {p.name.split("_")[-1] for p in (tmp_path / "data" / "metrics").glob("*.db")}
         assert len(pids) >= 2, pids  # both workers counted something
         for _ in range(10):

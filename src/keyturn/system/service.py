@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
-from keyturn import ratelimit
+from keyturn import metrics, ratelimit
 from keyturn.config import Settings
 from keyturn.db import Databases
 from keyturn.files.storage import Storage
@@ -47,6 +47,7 @@ async def readiness(
 def exposition() -> bytes:
     """Prometheus text: this process's metrics, or every worker's added up when `serve
     --workers N` made them count in files (`PROMETHEUS_MULTIPROC_DIR`)."""
+    metrics.REQUEST_TALLY.flush()
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         return generate_latest()
     registry = CollectorRegistry()
