@@ -78,15 +78,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cursor.close()
 
 
-# Connections per market and process, opened on demand and then kept: no overflow connections
-# that open and close under load. A request past the pool waits up to POOL_TIMEOUT (then 503).
+# Connections per market and process (`database_pool_size`, `database_read_pool_size` in
+# Settings), opened on demand and then kept: no overflow connections that open and close under
+# load. A request past the pool waits up to POOL_TIMEOUT (then 503).
 POOL_SIZE = 16
-READ_POOL_SIZE = 8  # PostgreSQL connections for one-statement reads (keyturn.reader)
 POOL_TIMEOUT = 5
 SQLITE_READERS = 4  # per market and process (WAL: they read while the one writer writes)
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = POOL_SIZE) -> AsyncEngine:
     """The market's engine for transactions. On SQLite: its one writer connection."""
     if url.startswith("sqlite"):
         # One connection per process: concurrent requests queue for it in asyncio instead of
@@ -108,17 +108,17 @@ def make_engine(url: str) -> AsyncEngine:
     # that request answers 503 and the pool replaces every connection older than the failure.
     return create_async_engine(
         url,
-        pool_size=POOL_SIZE,
+        pool_size=pool_size,
         max_overflow=0,
         pool_timeout=POOL_TIMEOUT,
         hide_parameters=True,  # errors never carry what a client sent into the log
     )
 
 
-def make_reader(url: str, engine: AsyncEngine) -> Reader:
+def make_reader(url: str, engine: AsyncEngine, size: int) -> Reader:
     """Where the market's one-statement reads run (see keyturn.reader)."""
     if not url.startswith("sqlite"):
-        return PostgresReader(engine, size=READ_POOL_SIZE, timeout=POOL_TIMEOUT)
+        return PostgresReader(engine, size=size, timeout=POOL_TIMEOUT)
     readers = create_async_engine(
         url,
         connect_args={"timeout": 10},
@@ -164,10 +164,15 @@ class Databases:
 
     def __init__(self, settings: Settings) -> None:
         self.urls = settings.database_urls()
-        self.engines = {code: make_engine(url) for code, url in self.urls.items()}
+        self.engines = {
+            code: make_engine(url, settings.database_pool_size) for code, url in self.urls.items()
+        }
         for code, engine in self.engines.items():
             _MARKETS[engine.sync_engine] = code
-        self.readers = {code: make_reader(self.urls[code], e) for code, e in self.engines.items()}
+        self.readers = {
+            code: make_reader(self.urls[code], engine, settings.database_read_pool_size)
+            for code, engine in self.engines.items()
+        }
         self.sessionmakers = {
             code: async_sessionmaker(engine, expire_on_commit=False)
             for code, engine in self.engines.items()

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     # May hold `{market}`; default: one SQLite file per market in the data dir.
     database_url: str | None = None
+    # PostgreSQL connections per market and `serve` worker process, opened as load needs them
+    # and then kept: for transactions, and for the one-statement hot reads (docs/deployment.md).
+    database_pool_size: int = Field(default=16, ge=1, le=500)
+    database_read_pool_size: int = Field(default=16, ge=1, le=500)
     redis_url: str | None = None
     default_market: str = "kg"
     markets: list[MarketConfig] = DEFAULT_MARKETS
