@@ -10,9 +10,10 @@ import pytest
 import redis
 
 from keyturn.app import create_app
+from keyturn.auth.password import hashing
 from keyturn.config import Settings
 from tests.conftest import http_client
-from tests.factories import STRONG_PASSWORD, login, new_email, register
+from tests.factories import STRONG_PASSWORD, audit_events, auth, login, new_email, register
 from tests.harness.redis import RedisServer
 from tests.problems import assert_problem
 
@@ -131,3 +132,35 @@ async def test_concurrent_guesses_never_pass_the_account_limit(
         statuses = [r.status_code for r in answers]
         assert statuses.count(401) == 5 and statuses.count(429) == 7
         assert (await login(client, email)).status_code == 429
+
+
+async def test_a_sign_in_storm_past_the_hashing_queue_is_refused_with_503_and_changes_nothing(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Password checks wait for one of two hashing threads; past `MAX_WAITING` waiting, a
+    sign-in is refused at once (503 `auth.busy`, Retry-After) instead of queueing without end,
+    opens no session, and is not counted as a failed attempt."""
+    settings = make_settings(
+        login={"failures_per_account": "1000/minute", "failures_per_ip": "1000/minute"}
+    )
+    app = create_app(settings)
+    try:
+        async with http_client(app) as client:
+            email = new_email()
+            await register(client, email)
+            monkeypatch.setattr(hashing, "MAX_WAITING", 2)
+            answers = await asyncio.gather(*(login(client, email) for _ in range(12)))
+            statuses = [a.status_code for a in answers]
+            assert set(statuses) == {200, 503}, [a.text for a in answers]
+            for refused in (a for a in answers if a.status_code == 503):
+                assert_problem(refused, 503, "auth.busy")
+                assert refused.headers["retry-after"] == "5"
+            token = next(a for a in answers if a.status_code == 200).json()["access_token"]
+            sessions = await client.get("/api/v1/auth/sessions", headers=auth(token))
+            # one session for the registration, one per sign-in that got through
+            assert len(sessions.json()["items"]) == 1 + statuses.count(200)
+            assert await audit_events(app, "login.failed") == []
+            monkeypatch.setattr(hashing, "MAX_WAITING", 64)
+            assert (await login(client, email)).status_code == 200  # the storm is over
+    finally:
+        await app.state.databases.dispose()

@@ -17,6 +17,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
 from keyturn.auth.password import strength
+from keyturn.errors import Unavailable
 
 _hasher = PasswordHash(
     (
@@ -26,24 +27,49 @@ _hasher = PasswordHash(
 )
 
 
+# Hashing threads run at nice +10 (Linux sets it per thread): on a core that requests keep
+# busy, the two of them get about a sixth of it, so a sign-in storm slows sign-ins, not every
+# signed-in read. On an idle core they run at full speed (docs/hot-path.md, bench/README.md).
+HASHING_NICE = 10
+# Checks waiting for a hashing thread, per process, past which a sign-in is refused at once
+# (503 + Retry-After) instead of queueing for longer than a client waits.
+MAX_WAITING = 64
+
+
+class HashingBusy(Unavailable):
+    """Too many password checks are waiting in this process (a sign-in storm); retry after
+    Retry-After seconds. Nothing was checked or changed."""
+
+    code = "auth.busy"
+
+
 def _below_requests() -> None:
-    """Hashing threads run at nice +5 (Linux sets it per thread): on a saturated core two of
-    them get at most ~40 % of it, so a sign-in storm slows sign-ins, not every other request.
-    On an idle core they run at full speed."""
     with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)
 
 
-# At most two hashes run at once per process (argon2 releases the GIL): a storm of sign-ins
-# queues here instead of taking the core from every other request (bench/README.md).
+# At most two hashes run at once per process (argon2 releases the GIL).
 _HASHING = ThreadPoolExecutor(
     max_workers=2, thread_name_prefix="argon2", initializer=_below_requests
 )
+_waiting = 0
 T = TypeVar("T")
 
 
+def refuse_if_busy() -> None:
+    """503 now, before a sign-in takes anything (its throttle slot) that a refusal would waste."""
+    if _waiting >= MAX_WAITING:
+        raise HashingBusy("Too many sign-ins at once; try again in a few seconds.", retry_after=5)
+
+
 async def _off_loop(work: Callable[..., T], *args: object) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_HASHING, work, *args)
+    global _waiting
+    refuse_if_busy()
+    _waiting += 1
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_HASHING, work, *args)
+    finally:
+        _waiting -= 1
 
 
 # Verified against when the email is unknown, so both answers take the same time.
@@ -61,8 +87,12 @@ async def verify_password(
     if stored_hash is None:
         await _off_loop(_hasher.verify, password, _DUMMY_HASH)
         return False, None
+    return await _off_loop(_verify_and_update, password, stored_hash)
+
+
+def _verify_and_update(password: str | bytes, stored_hash: str) -> tuple[bool, str | None]:
     try:
-        return await _off_loop(_hasher.verify_and_update, password, stored_hash)
+        return _hasher.verify_and_update(password, stored_hash)
     except Exception:  # an unreadable stored hash never matches
         return False, None
 

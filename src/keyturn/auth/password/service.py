@@ -112,6 +112,7 @@ async def login(
 ) -> TokenResponse | MfaRequiredOut:
     """Sign in; wrong password and unknown email give the same 401 in about the same time.
     An account with a second factor gets an `mfa_token` instead of tokens."""
+    hashing.refuse_if_busy()
     try:
         account = normalize_email(email)
     except InvalidEmail:  # cannot match an account, but gets the same answer and cost
