@@ -37,8 +37,7 @@ MAX_WAITING = 64
 
 
 class HashingBusy(Unavailable):
-    """Too many password checks are waiting in this process (a sign-in storm); retry after
-    Retry-After seconds. Nothing was checked or changed."""
+    """Too many password checks are waiting (a sign-in storm); nothing changed, retry later."""
 
     code = "auth.busy"
 
