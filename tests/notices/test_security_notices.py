@@ -118,6 +118,9 @@ async def test_the_link_opens_a_page_that_changes_nothing_until_its_button_is_pr
     assert page.headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert re.search(rf'name="token" value="{re.escape(token)}"', page.text)
+    # it says what the button does, as the notice did: a sign-in removes nothing
+    assert "press the button: it signs your account out everywhere" in page.text
+    assert "removes" not in page.text
     assert await profile_status(client, other["access_token"]) == 200  # opening changed nothing
 
     done = await client.post("/wasnt-me", data={"token": token})
@@ -280,6 +283,8 @@ async def test_linking_and_unlinking_google_is_told_and_its_link_secures_the_acc
     (notice,) = await notices_to(client, email)
     assert "Your Google account was linked to your account" in notice["body"]
     assert "it unlinks this Google account from yours" in notice["body"]
+    page = await client.get("/wasnt-me", params={"token": notice["token"]})
+    assert "press the button: it unlinks this Google account from yours" in page.text
 
     # Not the owner: the link in the notice ends the session that linked it, and the link.
     secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
@@ -341,6 +346,8 @@ async def test_this_wasnt_me_removes_the_attackers_passkey(app, client, worker) 
     await worker.run_until_idle()
     (notice,) = await notices_to(client, email)
     assert "it removes this passkey from your account, signs your account out" in notice["body"]
+    page = await client.get("/wasnt-me", params={"token": notice["token"]})  # the link's page
+    assert "press the button: it removes this passkey from your account" in page.text
 
     secured = await client.post("/api/v1/auth/wasnt-me", json={"token": notice["token"]})
     assert secured.status_code == 200, secured.text

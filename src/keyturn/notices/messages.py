@@ -198,6 +198,18 @@ def language_of(preferred: str | None) -> str:
     return code if code in LANGUAGES else "en"
 
 
+def _effects(language: str, details: dict[str, Any]) -> tuple[str, str]:
+    """What the link does, for the email and for the SMS."""
+    added = next((key for key in _REMOVE if details.get(key) is not None), None)
+    return (_REMOVE[added] if added else _SIGN_OUT)[language]
+
+
+def link_effect(language: str, details: dict[str, Any]) -> str:
+    """What the notice's link does, as the email says it (the page the link opens repeats it)."""
+    values = _Details({k: str(v) for k, v in details.items() if v is not None})
+    return _effects(language_of(language), details)[0].format_map(values)
+
+
 def render(
     kind: str, language: str, details: dict[str, Any], *, at: datetime, link: str, hours: int
 ) -> Text:
@@ -206,8 +218,7 @@ def render(
     values = _Details({k: str(v) for k, v in details.items() if v is not None})
     values["at"] = at.strftime("%Y-%m-%d %H:%M UTC")
     sentence = what.format_map(values)
-    added = next((key for key in _REMOVE if details.get(key) is not None), None)
-    effect, short_effect = (_REMOVE[added] if added else _SIGN_OUT)[lang]
+    effect, short_effect = _effects(lang, details)
     body, short = _FRAME[lang]
     return Text(
         subject=subject,

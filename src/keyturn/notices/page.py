@@ -5,6 +5,8 @@ style sheet, a strict CSP."""
 
 from __future__ import annotations
 
+import html
+
 from fastapi.responses import HTMLResponse
 
 from keyturn.notices.messages import language_of
@@ -22,20 +24,19 @@ HEADERS = {
 TEXTS = {
     "en": {
         "title": "Secure your account",
-        CONFIRM: "<p>If you did not make the change we told you about, sign your account out "
-        "everywhere now. Every device, this one included, will have to sign in again.</p>"
+        CONFIRM: "<p>If you did not make the change we told you about, press the button: "
+        "{effect}</p>"
         '<form method="post" action="/wasnt-me"><input type="hidden" name="token" '
-        'value="{token}"><button type="submit">Sign out everywhere</button></form>',
+        'value="{token}"><button type="submit">It wasn\'t me: secure my account</button></form>',
         DONE: "<p>Done: every session of your account has ended. Sign in again; if you use a "
         "password, change it.</p>",
         INVALID: "<p>This link is invalid, expired or was already used.</p>",
     },
     "ru": {
         "title": "Защитите аккаунт",
-        CONFIRM: "<p>Если это изменение сделали не вы, завершите все сеансы аккаунта. На всех "
-        "устройствах, включая это, нужно будет войти заново.</p>"
+        CONFIRM: "<p>Если это изменение сделали не вы, нажмите кнопку: {effect}</p>"
         '<form method="post" action="/wasnt-me"><input type="hidden" name="token" '
-        'value="{token}"><button type="submit">Выйти на всех устройствах</button></form>',
+        'value="{token}"><button type="submit">Это был не я: защитить аккаунт</button></form>',
         DONE: "<p>Готово: все сеансы вашего аккаунта завершены. Войдите заново; если вы "
         "входите с паролем, смените его.</p>",
         INVALID: "<p>Ссылка недействительна, устарела или уже была использована.</p>",
@@ -43,11 +44,13 @@ TEXTS = {
 }
 
 
-def render(language: str, state: str, *, token: str = "", status: int = 200) -> HTMLResponse:
-    """`token` must already be HTML-escaped."""
+def render(
+    language: str, state: str, *, token: str = "", effect: str = "", status: int = 200
+) -> HTMLResponse:
+    """`token` must already be HTML-escaped; `effect` (what the link does) is escaped here."""
     lang = language_of(language)
     texts = TEXTS[lang]
-    body = texts[state].replace("{token}", token)
+    body = texts[state].replace("{effect}", html.escape(effect)).replace("{token}", token)
     document = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

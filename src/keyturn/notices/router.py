@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
 
 from keyturn.deps import ClientIp, DatabasesDep
-from keyturn.notices import page, service, wasnt_me
+from keyturn.notices import messages, page, service, wasnt_me
 from keyturn.notices.schemas import SecuredOut, SecureIn
 
 router = APIRouter(prefix="/auth", tags=["security notices"])
@@ -43,7 +43,12 @@ async def wasnt_me_page(databases: DatabasesDep, token: Token = "") -> HTMLRespo
         notice = await wasnt_me.find_link(db, token=token)
     if notice is None:
         return page.render("en", page.INVALID)
-    return page.render(notice.language, page.CONFIRM, token=html.escape(token, quote=True))
+    return page.render(
+        notice.language,
+        page.CONFIRM,
+        token=html.escape(token, quote=True),
+        effect=messages.link_effect(notice.language, notice.details or {}),
+    )
 
 
 @page_router.post("/wasnt-me", include_in_schema=False)
