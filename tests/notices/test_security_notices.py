@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import UTC, datetime
 
 import bcrypt
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from keyturn.app import create_app
 from keyturn.events.models import Event
-from keyturn.notices.messages import KINDS, LANGUAGES
+from keyturn.notices.messages import KINDS, LANGUAGES, render
 from keyturn.worker import Worker
 from tests.auth.test_email_proof import answer_proof, claim_email, link_phone, mailed_code
 from tests.conftest import http_client
@@ -415,6 +416,24 @@ async def test_this_wasnt_me_still_ends_the_sessions_when_the_way_in_is_gone(
     assert secured.json()["sessions_revoked"] == 1
     assert await profile_status(client, token) == 401
     assert [p["reason"] for _, p in await events_of(app, "passkey.removed")] == ["removed_by_user"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "label", "russian"),
+    [
+        ("second_factor_added", "authenticator app", "приложение-аутентификатор"),
+        ("second_factor_removed", "reset by the shop", "сброшен магазином"),
+    ],
+)
+def test_a_russian_notice_names_the_second_factor_in_russian(
+    kind: str, label: str, russian: str
+) -> None:
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    text = render(kind, "ru", {"device": label}, at=at, link="https://x/wasnt-me", hours=24)
+    assert f"второй шаг входа ({russian})" in text.body and label not in text.body
+    assert label not in text.short
+    english = render(kind, "en", {"device": label}, at=at, link="https://x/wasnt-me", hours=24)
+    assert f"({label})" in english.body
 
 
 def test_every_notice_kind_has_its_text_in_every_language() -> None:

@@ -188,6 +188,15 @@ class Text:
     short: str  # the SMS
 
 
+# Labels services write into `details` in English (`auth.mfa.service`), as each language says them.
+_LABELS = {
+    "ru": {
+        "authenticator app": "приложение-аутентификатор",
+        "reset by the shop": "сброшен магазином",
+    }
+}
+
+
 class _Details(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "?"
@@ -215,7 +224,8 @@ def render(
 ) -> Text:
     lang = language_of(language)
     subject, what = KINDS[kind][lang]
-    values = _Details({k: str(v) for k, v in details.items() if v is not None})
+    labels = _LABELS.get(lang, {})
+    values = _Details({k: labels.get(str(v), str(v)) for k, v in details.items() if v is not None})
     values["at"] = at.strftime("%Y-%m-%d %H:%M UTC")
     sentence = what.format_map(values)
     effect, short_effect = _effects(lang, details)
