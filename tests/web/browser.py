@@ -113,6 +113,12 @@ def outbox(server: LiveServer, to: str, market: str = "us") -> list[dict[str, An
     return items
 
 
+def latest_code(server: LiveServer, phone: str, market: str = "us") -> str:
+    """The newest sign-in code texted to `phone`. Not simply the newest message: the server's
+    worker may deliver a security notice (a sign-in from a new device) after the code."""
+    return str(next(m["code"] for m in outbox(server, phone, market) if m.get("code")))
+
+
 def reset_link(server: LiveServer, email: str) -> str:
     body = next(m for m in outbox(server, email) if m["kind"] == "password_reset")["body"]
     match = re.search(r"(http://\S+#reset\?\S+)", body)

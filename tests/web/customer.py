@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.harness.server import LiveServer
-from tests.web.browser import outbox
+from tests.web.browser import latest_code
 
 
 def page_url(server: LiveServer) -> str:
@@ -51,7 +51,7 @@ def phone_sign_in(page: Page, server: LiveServer, phone: str) -> None:
     page.fill("#phone", phone)
     page.click("#send-code")
     expect(page.locator("#code-form")).to_be_visible()
-    page.fill("#code", outbox(server, phone)[0]["code"])
+    page.fill("#code", latest_code(server, phone))
     page.click("#verify")
     expect(page.locator("#who")).to_have_text(phone)
 

@@ -13,7 +13,7 @@ from playwright.sync_api import APIResponse, Browser, Page, Route, expect
 
 from tests.factories import new_phone
 from tests.harness.server import LiveServer
-from tests.web.browser import new_page, outbox, shoot, start_server
+from tests.web.browser import latest_code, new_page, shoot, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def sign_in(page: Page, server: LiveServer, phone: str) -> dict[str, Any]:
     expect(page.locator("#code-form")).to_be_visible()
     expect(page.locator("#code-form .hint")).to_contain_text("in the console and in the dev outbox")
     page.click("#fill-code")
-    expect(page.locator("#code")).to_have_value(outbox(server, phone)[0]["code"])
+    expect(page.locator("#code")).to_have_value(latest_code(server, phone))
     with page.expect_response(re.compile(r"/api/v1/auth/verify-code$")) as answer:
         page.click("#verify")
     tokens: dict[str, Any] = answer.value.json()
@@ -50,8 +50,11 @@ def sign_in_elsewhere(server: LiveServer, phone: str, device: str) -> None:
     """The same person signs in on another device, straight through the API."""
     with httpx.Client(base_url=server.url, headers={"X-Market": "us"}, timeout=10) as http:
         assert http.post("/api/v1/auth/send-verification", json={"phone": phone}).is_success
-        code = http.get("/api/v1/dev/outbox", params={"to": phone}).json()["items"][0]["code"]
-        body = {"phone": phone, "verification_code": code, "device_name": device}
+        body = {
+            "phone": phone,
+            "verification_code": latest_code(server, phone),
+            "device_name": device,
+        }
         assert http.post("/api/v1/auth/verify-code", json=body).is_success
 
 

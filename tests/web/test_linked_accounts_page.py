@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.factories import new_email, new_phone
 from tests.harness.oauth_provider import FakeProviders, providers_in_a_thread, server_env
 from tests.harness.server import LiveServer
-from tests.web.browser import axe_violations, new_page, outbox, shoot, start_server
+from tests.web.browser import axe_violations, latest_code, new_page, shoot, start_server
 from tests.web.customer import (
     add_virtual_authenticator,
     age_sign_ins,
@@ -79,7 +79,7 @@ def test_a_customer_sees_their_apple_and_google_accounts_and_unlinks_one(
     with httpx.Client(base_url=server.url, headers={"X-Market": "us"}, timeout=10) as http:
         # On their phone, in the shop's app: signed in by SMS, then linked Google and Apple.
         assert http.post("/api/v1/auth/send-verification", json={"phone": phone}).is_success
-        body = {"phone": phone, "verification_code": outbox(server, phone)[0]["code"]}
+        body = {"phone": phone, "verification_code": latest_code(server, phone)}
         bearer = http.post("/api/v1/auth/verify-code", json=body).json()["access_token"]
         auth = {"Authorization": f"Bearer {bearer}"}
         google = proof(providers, "google", "g-" + secrets.token_hex(4), email)
@@ -114,7 +114,7 @@ def test_a_customer_sees_their_apple_and_google_accounts_and_unlinks_one(
     expect(page.locator("dialog#stepup")).to_be_visible()
     page.click("#stepup-send-code")
     expect(page.locator("#stepup-code")).to_be_visible()
-    page.fill("#stepup-code", outbox(server, phone)[0]["code"])
+    page.fill("#stepup-code", latest_code(server, phone))
     page.click("#stepup-code-go")
 
     expect(page.locator("#notice")).to_contain_text("Your Google account was unlinked.")

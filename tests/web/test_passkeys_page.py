@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, expect
 from tests.factories import new_email, new_phone
 from tests.harness.authenticator import Credential, SoftAuthenticator
 from tests.harness.server import LiveServer
-from tests.web.browser import axe_violations, new_page, outbox, shoot, start_server
+from tests.web.browser import axe_violations, latest_code, new_page, shoot, start_server
 from tests.web.customer import (
     add_virtual_authenticator,
     age_sign_ins,
@@ -168,7 +168,7 @@ def test_passkey_autofill_signs_in_as_soon_as_the_person_picks_their_passkey(
     device = SoftAuthenticator(origin=page_url(server).removesuffix("/app"))
     with httpx.Client(base_url=server.url, headers={"X-Market": "us"}, timeout=10) as http:
         assert http.post("/api/v1/auth/send-verification", json={"phone": phone}).is_success
-        code = outbox(server, phone)[0]["code"]
+        code = latest_code(server, phone)
         signed = http.post(
             "/api/v1/auth/verify-code", json={"phone": phone, "verification_code": code}
         ).json()
@@ -220,7 +220,7 @@ def test_an_old_sign_in_confirms_it_is_you_before_adding_or_removing_a_passkey(
     assert axe_violations(page) == []
     page.click("#stepup-send-code")
     expect(page.locator("#stepup-code")).to_be_visible()  # the code is sent: read it now
-    page.fill("#stepup-code", outbox(server, phone)[0]["code"])
+    page.fill("#stepup-code", latest_code(server, phone))
     page.click("#stepup-code-go")
     expect(dialog).to_have_count(0)
     expect(page.locator("#passkey-list > li")).to_have_count(1)

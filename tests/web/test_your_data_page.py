@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.factories import new_phone
 from tests.harness.server import LiveServer
-from tests.web.browser import axe_violations, new_page, outbox, shoot, start_server
+from tests.web.browser import axe_violations, latest_code, new_page, shoot, start_server
 from tests.web.customer import age_sign_ins, page_url, phone_sign_in
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def sign_in_by_api(server: LiveServer, phone: str) -> str:
     """The same person on another device: an access token."""
     with httpx.Client(base_url=server.url, headers={"X-Market": "us"}, timeout=10) as http:
         assert http.post("/api/v1/auth/send-verification", json={"phone": phone}).is_success
-        body = {"phone": phone, "verification_code": outbox(server, phone)[0]["code"]}
+        body = {"phone": phone, "verification_code": latest_code(server, phone)}
         answer = http.post("/api/v1/auth/verify-code", json=body)
         assert answer.status_code == 200, answer.text
         return str(answer.json()["access_token"])
@@ -113,7 +113,7 @@ def test_a_customer_downloads_their_data_then_deletes_the_account(
     assert profile(server, other_device).json()["id"] == user_id  # not before confirming
     page.click("#stepup-send-code")
     expect(page.locator("#stepup-code")).to_be_visible()
-    page.fill("#stepup-code", outbox(server, phone)[0]["code"])
+    page.fill("#stepup-code", latest_code(server, phone))
     page.click("#stepup-code-go")
 
     expect(page.locator("#notice-text")).to_have_text(DELETED)
